@@ -1,0 +1,246 @@
+"""The reverse pass: ``backward``, ``grad``, and the switches that gate recording.
+
+The pass is iterative (no recursion, so million-node chains are fine) and
+visits each node once, after every consumer of its output has sent its
+cotangent (Kahn's order on the reversed graph).  Each rule of ``ops`` runs in
+one of two namespaces: numpy forwards for a plain first-order pass, or the
+recorded primitives when ``create_graph`` asks for a differentiable one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from diffcli.errors import DiffcliError
+from diffcli.ops import PRIMITIVES
+from diffcli.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
+
+_NUMPY = SimpleNamespace(**{name: p.forward for name, p in PRIMITIVES.items()})
+_TENSOR = SimpleNamespace(
+    **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()}
+)
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the "
+    "graph are freed when you call .backward() or autograd.grad(). Specify "
+    "retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
+
+
+class _GradSwitch(contextlib.ContextDecorator):
+    """Sets GradMode.enabled for a block or a decorated function."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(GradMode.enabled)
+        GradMode.enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        GradMode.enabled = self._saved.pop()
+
+
+def no_grad() -> _GradSwitch:
+    """Operations inside do not record a graph (their results need no grad)."""
+    return _GradSwitch(False)
+
+
+def enable_grad() -> _GradSwitch:
+    """Recording back on inside a ``no_grad`` block."""
+    return _GradSwitch(True)
+
+
+def set_grad_enabled(mode: bool) -> _GradSwitch:
+    return _GradSwitch(mode)
+
+
+def is_grad_enabled() -> bool:
+    return GradMode.enabled
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf."""
+    roots = _roots(tensors, grad_tensors, create_graph)
+    grads = _run(roots, retain_graph, create_graph, capture=())
+    for leaf, g in grads.items():
+        _accumulate(leaf, g, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` (summed) with respect to each of ``inputs``."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise DiffcliError(f"input {i} of grad() does not require grad")
+    roots = _roots(outputs, grad_outputs, create_graph)
+    grads = _run(roots, retain_graph, create_graph, capture=inputs)
+    result: list[Tensor | None] = []
+    for i, x in enumerate(inputs):
+        if x not in grads:
+            if not allow_unused:
+                raise DiffcliError(
+                    f"input {i} of grad() appears to not have been used in the graph; "
+                    "set allow_unused=True if this is the desired behavior"
+                )
+            result.append(None)
+            continue
+        result.append(_as_grad_tensor(grads[x], x.dtype, create_graph))
+    return tuple(result)
+
+
+def _roots(outputs: Any, gradients: Any, create_graph: bool) -> list[tuple[Any, Any]]:
+    """Pair each output with its seed cotangent, checking shapes like PyTorch."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if (
+        gradients is None
+        or isinstance(gradients, (Tensor, np.ndarray))
+        or np.isscalar(gradients)
+    ):
+        gradients = [gradients] * len(outputs) if gradients is None else [gradients]
+    gradients = list(gradients)
+    if len(gradients) != len(outputs):
+        raise DiffcliError(
+            f"got {len(gradients)} gradients for {len(outputs)} outputs; pass one each"
+        )
+    roots = []
+    for i, (out, g) in enumerate(zip(outputs, gradients, strict=True)):
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise DiffcliError(
+                f"element {i} of tensors does not require grad and does not have a "
+                "grad_fn: nothing it depends on requires gradients"
+            )
+        if g is None:
+            if out.numel() != 1:
+                raise DiffcliError(
+                    "grad can be implicitly created only for scalar outputs; pass "
+                    f"gradient= a tensor of shape {tuple(out.shape)} (e.g. "
+                    "dc.ones_like(y)) or reduce the output first (y.sum())"
+                )
+            seed = np.ones(out.shape, dtype=out.dtype)
+        else:
+            seed = np.array(g._data if isinstance(g, Tensor) else g, dtype=out.dtype)
+            if seed.shape != out.shape:
+                raise DiffcliError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of "
+                    f"{tuple(seed.shape)} and output[{i}] has a shape of "
+                    f"{tuple(out.shape)}"
+                )
+        if create_graph:
+            seed = g if isinstance(g, Tensor) else Tensor._wrap(seed)
+        roots.append((out, seed))
+    return roots
+
+
+def _run(roots, retain_graph, create_graph, capture) -> dict:
+    """The reverse sweep; returns the cotangents of leaves and of ``capture``."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    F = _TENSOR if create_graph else _NUMPY
+    pending: dict[Tensor, int] = {}  # node -> consumers not yet processed
+    stack = [t for t, _ in roots if t._prim is not None]
+    seen = set(stack)
+    while stack:
+        inputs = stack.pop()._inputs
+        if not isinstance(inputs, tuple):
+            continue  # freed: reported when the node is reached
+        for x in inputs:
+            if isinstance(x, Tensor) and x._prim is not None and x._requires_grad:
+                pending[x] = pending.get(x, 0) + 1
+                if x not in seen:
+                    seen.add(x)
+                    stack.append(x)
+    grads: dict[Tensor, Any] = {}
+    for t, seed in roots:
+        grads[t] = grads[t] + seed if t in grads else seed
+    ready = [
+        t
+        for t in dict.fromkeys(t for t, _ in roots)
+        if t._prim is not None and not pending.get(t)
+    ]
+    captured = {t: None for t in capture if t._prim is not None}
+    mode = contextlib.nullcontext() if create_graph else np.errstate(all="ignore")
+    with _GradSwitch(create_graph), mode:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            if node in captured:
+                captured[node] = g
+            _step(node, g, F, create_graph, grads, pending, ready)
+            if not retain_graph and node._prim.saves_inputs:
+                static = isinstance(node._prim.torch, str)
+                node._inputs = FREED if static else Freed(GradFn(node).name())
+    grads.update({k: v for k, v in captured.items() if v is not None})
+    return grads
+
+
+def _step(node: Tensor, g, F, create_graph, grads, pending, ready) -> None:
+    """Send ``g`` through one node's rules to each input that wants it."""
+    inputs = node._inputs
+    if not isinstance(inputs, tuple):
+        raise DiffcliError(FREED_MESSAGE)
+    if create_graph:
+        ans, values = node, inputs
+    else:
+        ans = node._data
+        values = [x._data if isinstance(x, Tensor) else x for x in inputs]
+    prim, params = node._prim, node._params
+    rules = prim.vjps if type(prim.vjps) is tuple else None
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x._requires_grad):
+            continue
+        rule = rules[i] if rules else prim.rule(i)
+        gi = rule(F, g, ans, *values, **params)
+        if getattr(gi, "shape", ()) != x._data.shape:
+            gi = F.sum_to(gi, shape=x._data.shape)
+        grads[x] = grads[x] + gi if x in grads else gi
+        if x._prim is not None:
+            pending[x] -= 1
+            if not pending[x]:
+                ready.append(x)
+
+
+def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:
+    if isinstance(g, Tensor):
+        return g if g.dtype == dtype or not create_graph else g.to(dtype)
+    return Tensor._wrap(np.array(g, dtype=dtype))
+
+
+def _accumulate(leaf: Tensor, g: Any, create_graph: bool) -> None:
+    """Add a gradient into ``leaf.grad`` (a fresh array, so no aliasing)."""
+    if create_graph:
+        g = g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    g = g._data if isinstance(g, Tensor) else g
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf.dtype))
+    else:
+        leaf.grad._data = np.asarray(leaf.grad._data + g, dtype=leaf.dtype)
+
+
+def Variable(data: Any, requires_grad: bool = False) -> Tensor:
+    """PyTorch's old wrapper: now just a tensor (kept so old tutorials run)."""
+    t = data if isinstance(data, Tensor) else Tensor(data)
+    return t.requires_grad_(requires_grad) if requires_grad else t
