@@ -1,0 +1,70 @@
+"""The numeric interpreter: an expression tree evaluated with engine tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from diffcli import parse as P
+from diffcli.errors import ExprError
+from diffcli.interpret import MAX_ELEMENTS, evaluate
+from diffcli.ops import PRIMITIVES
+from diffcli.tensor import Tensor, apply
+
+
+class NumericBackend:
+    """Numbers become float64 tensors; variables are the tensors given."""
+
+    def __init__(self, variables: Mapping[str, Tensor]) -> None:
+        self.variables = variables
+
+    def number(self, value: float) -> Tensor:
+        return Tensor._wrap(np.float64(value))
+
+    def constant(self, name: str) -> Tensor:
+        return Tensor._wrap(np.float64(np.pi if name == "pi" else np.e))
+
+    def variable(self, name: str) -> Tensor:
+        if name not in self.variables:
+            raise KeyError(name)
+        return self.variables[name]
+
+    def array(self, values: np.ndarray) -> Tensor:
+        return Tensor._wrap(np.asarray(values, dtype=np.float64))
+
+    def op(self, name: str, *args: Any, **params: Any) -> Tensor:
+        return apply(PRIMITIVES[name], *args, **params)
+
+    def detach(self, value: Tensor) -> Tensor:
+        return value.detach()
+
+    def shape(self, value: Tensor) -> tuple[int, ...]:
+        return value.shape
+
+
+def value_of(text: str) -> np.ndarray:
+    """The float64 array a value string (``"[1, 2]"``, ``"pi/4"``) stands for."""
+    tree = P.parse_value(text)
+    with np.errstate(all="ignore"):
+        out = evaluate(tree, NumericBackend({}), text)._data
+    return np.array(out, dtype=np.float64)
+
+
+def check_size(name: str, value: np.ndarray, text: str = "") -> None:
+    """Refuse giant arrays before any work is done on them."""
+    if value.size > MAX_ELEMENTS:
+        raise ExprError(
+            f"'{name}' has {value.size} elements (limit {MAX_ELEMENTS})",
+            text,
+            0,
+            len(text),
+        )
+
+
+def evaluate_numeric(
+    tree: P.Expr, variables: Mapping[str, Tensor], source: str = ""
+) -> Tensor:
+    """Evaluate ``tree`` with the engine; unknown names are ExprErrors with a caret."""
+    return evaluate(tree, NumericBackend(variables), source)
