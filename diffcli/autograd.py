@@ -195,6 +195,17 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
     return grads
 
 
+def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
+    """One input's gradient by its rule, summed back to its shape: the one
+    place where broadcasting is undone."""
+    rules = prim.vjps
+    rule = rules[i] if type(rules) is tuple else prim.rule(i)
+    gi = rule(F, g, ans, *values, **params)
+    if getattr(gi, "shape", ()) != shape:
+        gi = F.sum_to(gi, shape=shape)
+    return gi
+
+
 def _step(node: Tensor, g, F, create_graph, grads, pending, ready) -> None:
     """Send ``g`` through one node's rules to each input that wants it."""
     inputs = node._inputs
@@ -206,14 +217,10 @@ def _step(node: Tensor, g, F, create_graph, grads, pending, ready) -> None:
         ans = node._data
         values = [x._data if isinstance(x, Tensor) else x for x in inputs]
     prim, params = node._prim, node._params
-    rules = prim.vjps if type(prim.vjps) is tuple else None
     for i, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x._requires_grad):
             continue
-        rule = rules[i] if rules else prim.rule(i)
-        gi = rule(F, g, ans, *values, **params)
-        if getattr(gi, "shape", ()) != x._data.shape:
-            gi = F.sum_to(gi, shape=x._data.shape)
+        gi = input_grad(prim, i, F, g, ans, values, params, x._data.shape)
         grads[x] = grads[x] + gi if x in grads else gi
         if x._prim is not None:
             pending[x] -= 1

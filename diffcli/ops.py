@@ -22,6 +22,7 @@ broadcast shape; the engine sums it back to the input's shape in one place.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -281,10 +282,14 @@ def _sub_name(inputs, params):
 
 
 def _pow_base(F, g, ans, x, y):
-    if not _is_tensor(y) and np.all(np.asarray(y) == 0):
-        return g * 0.0
-    if not _is_tensor(y) and np.ndim(y) == 0 and y == 2:
-        return g * (2.0 * x)
+    if not _is_tensor(y):
+        if np.ndim(y) == 0:
+            if y == 0:
+                return g * 0.0
+            if y == 2:
+                return g * (2.0 * x)
+        elif not np.any(y):
+            return g * 0.0
     return g * (y * x ** (y - 1))
 
 
@@ -370,25 +375,29 @@ def _no_grad(*args, **kwargs):
 # Arithmetic (the engine sums broadcast gradients back to each input's shape).
 prim(
     "add",
-    np.add,
+    operator.add,
     (lambda F, g, ans, x, y: g, lambda F, g, ans, x, y: g),
     saves_inputs=False,
 )
 prim(
     "sub",
-    np.subtract,
+    operator.sub,
     (lambda F, g, ans, x, y: g, lambda F, g, ans, x, y: -g),
     torch=_sub_name,
     saves_inputs=False,
 )
-prim("mul", np.multiply, (lambda F, g, ans, x, y: g * y, lambda F, g, ans, x, y: g * x))
+prim(
+    "mul", operator.mul, (lambda F, g, ans, x, y: g * y, lambda F, g, ans, x, y: g * x)
+)
 prim(
     "div",
-    np.true_divide,
+    operator.truediv,
     (lambda F, g, ans, x, y: g / y, lambda F, g, ans, x, y: -g * x / (y * y)),
 )
-prim("pow", np.power, (_pow_base, _pow_exponent), torch=_pow_name, saves_output=True)
-prim("neg", np.negative, (lambda F, g, ans, x: -g,), saves_inputs=False)
+prim(
+    "pow", operator.pow, (_pow_base, _pow_exponent), torch=_pow_name, saves_output=True
+)
+prim("neg", operator.neg, (lambda F, g, ans, x: -g,), saves_inputs=False)
 prim(
     "maximum",
     np.maximum,
