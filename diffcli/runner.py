@@ -7,6 +7,7 @@ replaced; results come back in file order as soon as they are known.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -129,8 +130,6 @@ def run_cases(
     finally:
         for w in workers:
             if w.task is None:
-                try:
+                with contextlib.suppress(OSError):
                     w.conn.send(None)
-                except OSError:
-                    pass
             w.kill()
