@@ -44,7 +44,7 @@ def closed_form(problem: Problem, seed: Any, order: int, tol) -> ClosedForm:
     try:
         with S.time_limit(tol.sym_timeout):
             return _derive(problem, seed, order, shapes)
-    except S.SymbolicTimeout as err:
+    except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
         return ClosedForm(False, str(err))
     except (
         DiffcliError,

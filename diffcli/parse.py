@@ -509,7 +509,10 @@ class _Converter:
             sizes = [_int(a) for a in (args[2:] if name == "linspace" else args)]
             if any(n is None or n < 0 for n in sizes):
                 raise self.error(f"{name}() sizes must be non-negative integers", sp)
-            if max(math.prod(sizes), *sizes) > MAX_CONSTRUCTED_ELEMENTS:
+            count = math.prod(sizes) * (
+                sizes[0] if name == "eye" and len(sizes) == 1 else 1
+            )
+            if max(count, *sizes) > MAX_CONSTRUCTED_ELEMENTS:
                 limit = MAX_CONSTRUCTED_ELEMENTS
                 raise self.error(f"{name}() is too large (limit {limit} elements)", sp)
 

@@ -27,6 +27,13 @@ class SymbolicTimeout(DiffcliError):
     """SymPy took longer than its budget."""
 
 
+class SymbolicTooLarge(DiffcliError):
+    """An array too big to hold as SymPy expressions."""
+
+
+MAX_CONSTANT_ELEMENTS = 10_000
+
+
 def sympy():
     import sympy as sp
 
@@ -52,6 +59,11 @@ def _number(sp, v: Any) -> Any:
 
 
 def _to_sympy_array(values: np.ndarray) -> np.ndarray:
+    if values.size > MAX_CONSTANT_ELEMENTS:
+        raise SymbolicTooLarge(
+            f"a constant of {values.size} elements is over the symbolic limit of "
+            f"{MAX_CONSTANT_ELEMENTS}"
+        )
     sp = sympy()
     out = np.empty(values.shape, dtype=object)
     for i in np.ndindex(values.shape):

@@ -100,7 +100,7 @@ def gradient_at(problem: Problem, point: dict[str, np.ndarray], seed) -> np.ndar
 def engine(problem: Problem, seed: Any, order: int) -> Engine:
     point = {n: problem.point[n] for n in problem.wrt}
     out, tensors = _run(problem, point)
-    seed = _seed_for(out, seed)
+    seed = _seed_for(out, seed_array(problem, seed))  # parse a seed given as text
     gs = _grads(out, tensors, seed, create_graph=order > 1)
     gradient = {n: g._data.copy() for n, g in zip(tensors, gs, strict=True)}
     labels = [lab for n in problem.wrt for lab in element_labels(n, point[n].shape)]
@@ -199,6 +199,11 @@ def finite_differences(
     else:
         name = problem.wrt[0]
         f = lambda p: _nth(problem, p, name, order - 1)
+    with np.errstate(all="ignore"):
+        return _differences(f, point, order, tol)
+
+
+def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
     f0 = f(point)
     columns, left, right = [], [], []
     for name, value in point.items():
