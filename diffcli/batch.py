@@ -8,7 +8,6 @@ runs and is reported.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import time
@@ -156,17 +155,19 @@ def _case(entry: Any, defaults: dict, path: str, index: int) -> Case:
             index=index,
             at=_table(entry, "at"),
             let=_table(entry, "let"),
-            wrt=entry.get("wrt"),
+            wrt=_names(entry.get("wrt")),
             seed=entry.get("seed"),
             order=_integer(entry.get("order", 1), "order"),
             expect=_expect(entry.get("expect")),
             rtol=_number(settings.get("rtol", 1e-4), "rtol"),
             atol=_number(settings.get("atol", 1e-6), "atol"),
-            check=bool(settings.get("check", True)),
+            check=_boolean(settings.get("check", True), "check"),
         )
         for table in (case.at, case.let):
             for key, value in table.items():
                 _value_ok(key, value)
+        if case.seed is not None:
+            _value_ok("seed", case.seed)
         return case
     except ExprError as err:
         return Case(
@@ -194,8 +195,30 @@ def _value_ok(name: str, value: Any) -> None:
         raise ExprError(
             f"the value of '{name}' is not a number, array or value string: {value!r}"
         ) from None
-    if array.dtype == object or isinstance(value, bool):
+    if array.dtype == object or _has_bool(value):
         raise ExprError(f"the value of '{name}' is not a number: {value!r}")
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_has_bool(v) for v in value)
+    return isinstance(value, bool)
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ExprError(f"'wrt' must be a list of variable names, got {value!r}")
+    return value
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ExprError(f"'{key}' must be true or false, got {value!r}")
+    return value
 
 
 def _integer(value: Any, key: str) -> int:
@@ -243,7 +266,10 @@ def run_case(case: Case) -> CaseResult:
     except DiffcliError as err:
         result.message = str(err)
     else:
-        _judge(case, r, result)
+        if r.value is None:  # a name without a value: nothing numeric to check
+            result.message = r.check.reason or "the expression has no numeric value"
+        else:
+            _judge(case, r, result)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -287,6 +313,8 @@ def _compare(
         return out
     if got is None:
         return [f"{key}: the engine could not compute it"]
+    if isinstance(got, dict):
+        return [f"{key}: expected a table of names {{ {', '.join(got)} }}"]
     try:
         want = np.asarray(want, dtype=np.float64)
     except (TypeError, ValueError):
@@ -308,39 +336,20 @@ def _short(a: np.ndarray) -> str:
 
 def to_json(result: CaseResult) -> dict:
     """The JSON object streamed per case (non-finite numbers as strings)."""
+    from diffcli.jsonout import jsonable
+
     out = {
         "name": result.name,
         "expr": result.expr,
         "status": result.status,
-        "value": plain(result.value),
-        "gradient": plain(result.gradient),
-        "max_abs_err": plain(result.max_abs_err),
+        "value": jsonable(result.value),
+        "gradient": jsonable(result.gradient),
+        "max_abs_err": jsonable(result.max_abs_err),
         "message": result.message,
     }
     if result.hessian is not None:
-        out["hessian"] = plain(result.hessian)
+        out["hessian"] = jsonable(result.hessian)
     return out
-
-
-def plain(value: Any) -> Any:
-    """Arrays and numbers as JSON-ready lists, nan/inf as strings."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (np.ndarray, np.generic, list, tuple)):
-        return plain_list(np.asarray(value, dtype=np.float64).tolist())
-    if isinstance(value, float):
-        return (
-            value
-            if math.isfinite(value)
-            else ("nan" if math.isnan(value) else "inf" if value > 0 else "-inf")
-        )
-    return value
-
-
-def plain_list(value: Any) -> Any:
-    if isinstance(value, list):
-        return [plain_list(v) for v in value]
-    return plain(float(value)) if isinstance(value, float) else value
 
 
 def junit_xml(results: list[CaseResult], suite: str = "diffcli") -> str:

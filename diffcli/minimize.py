@@ -50,6 +50,7 @@ class MinimizeResult:
     diverged_at: int | None = None
     stationary_points: list[StationaryPoint] | None = None
     symbolic_reason: str | None = None  # why there are no stationary points
+    curve: list[float] = field(default_factory=list)  # the value, sampled for a plot
     nearest_minimum: StationaryPoint | None = None
     distance_to_minimum: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -124,6 +125,8 @@ def minimize(
     opt = make_optimizer(optimizer, params, lr, momentum, betas, weight_decay)
     every = every or max(1, steps // 10)
     history: list[HistoryRow] = []
+    curve: list[float] = []
+    sample = max(1, steps // 60)
     last_good = [p._data.copy() for p in params]
     stop, converged, diverged, taken = f"reached {steps} steps", False, None, steps
     with np.errstate(all="ignore"):
@@ -148,6 +151,8 @@ def minimize(
                 break
             if step % every == 0 or step == steps:
                 history.append(HistoryRow(step, value, gnorm))
+            if step % sample == 0:
+                curve.append(value)
             if tol is not None and gnorm < tol:
                 stop, converged, taken = (
                     f"gradient norm {gnorm:.3g} < {tol:g}",
@@ -177,6 +182,7 @@ def minimize(
         gnorm,
         history,
         diverged,
+        curve=curve,
         settings=dict(
             lr=lr,
             momentum=momentum,
