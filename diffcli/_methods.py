@@ -169,8 +169,7 @@ def install(Tensor: type) -> None:
         prim = P[op]
 
         def method(self, other):
-            self[...] = apply(prim, self, other)
-            return self
+            return self._apply_inplace(prim, other)
 
         return method
 

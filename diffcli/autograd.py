@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,6 +33,12 @@ FREED_MESSAGE = (
     "retain_graph=True if you need to backward through the graph a second time or "
     "if you need to access saved tensors after calling backward."
 )
+MODIFIED_MESSAGE = (
+    "one of the variables needed for gradient computation has been modified by an "
+    "inplace operation: an input of shape {shape} of {name} changed after {name} "
+    "was recorded; compute the result again after the change, or change a copy "
+    "(x.clone()) instead"
+)
 
 
 class _GradSwitch(contextlib.ContextDecorator):
@@ -50,14 +56,19 @@ class _GradSwitch(contextlib.ContextDecorator):
         GradMode.enabled = self._saved.pop()
 
 
-def no_grad() -> _GradSwitch:
-    """Operations inside do not record a graph (their results need no grad)."""
-    return _GradSwitch(False)
+def no_grad(func: Callable | None = None) -> Any:
+    """Operations inside do not record a graph (their results need no grad).
+
+    A context manager, or a decorator with or without parentheses.
+    """
+    switch = _GradSwitch(False)
+    return switch if func is None else switch(func)
 
 
-def enable_grad() -> _GradSwitch:
-    """Recording back on inside a ``no_grad`` block."""
-    return _GradSwitch(True)
+def enable_grad(func: Callable | None = None) -> Any:
+    """Recording back on inside a ``no_grad`` block (also a decorator)."""
+    switch = _GradSwitch(True)
+    return switch if func is None else switch(func)
 
 
 def set_grad_enabled(mode: bool) -> _GradSwitch:
@@ -77,8 +88,9 @@ def backward(
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf."""
     roots = _roots(tensors, grad_tensors, create_graph)
     grads = _run(roots, retain_graph, create_graph, capture=())
+    taken: set[int] = set()
     for leaf, g in grads.items():
-        _accumulate(leaf, g, create_graph)
+        _accumulate(leaf, g, create_graph, taken)
 
 
 def grad(
@@ -162,11 +174,16 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
     stack = [t for t, _ in roots if t._prim is not None]
     seen = set(stack)
     while stack:
-        inputs = stack.pop()._inputs
+        node = stack.pop()
+        inputs = node._inputs
         if not isinstance(inputs, tuple):
             continue  # freed: reported when the node is reached
         for x in inputs:
-            if isinstance(x, Tensor) and x._prim is not None and x._requires_grad:
+            if not isinstance(x, Tensor):
+                continue
+            if x._version > node._version:
+                _check_unchanged(node, x)
+            if x._prim is not None and x._requires_grad:
                 pending[x] = pending.get(x, 0) + 1
                 if x not in seen:
                     seen.add(x)
@@ -193,6 +210,14 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
                 node._inputs = FREED if static else Freed(GradFn(node).name())
     grads.update({k: v for k, v in captured.items() if v is not None})
     return grads
+
+
+def _check_unchanged(node: Tensor, x: Tensor) -> None:
+    """``x`` changed in place after ``node`` was recorded: fine unless the node's
+    rules read its values, or ``x`` became another node (the edge is stale)."""
+    if node._prim.saves_inputs or x._prim is not None:
+        name = GradFn(node).name()
+        raise DiffcliError(MODIFIED_MESSAGE.format(shape=x.shape, name=name))
 
 
 def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
@@ -234,15 +259,28 @@ def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:
     return Tensor._wrap(np.array(g, dtype=dtype))
 
 
-def _accumulate(leaf: Tensor, g: Any, create_graph: bool) -> None:
-    """Add a gradient into ``leaf.grad`` (a fresh array, so no aliasing)."""
+def _accumulate(leaf: Tensor, g: Any, create_graph: bool, taken: set[int]) -> None:
+    """Add a gradient into ``leaf.grad``, never aliasing another array.
+
+    A fresh array that this pass made (and gave to no other leaf) is kept as
+    is; views, pass-throughs shared between leaves and other dtypes are copied.
+    """
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        # A copy: rules pass gradients through (add), and a seed may be the user's.
+        leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
         return
     g = g._data if isinstance(g, Tensor) else g
     if leaf.grad is None:
-        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf.dtype))
+        owned = (
+            type(g) is np.ndarray
+            and g.base is None
+            and g.flags.writeable
+            and g.dtype == leaf.dtype
+            and id(g) not in taken
+        )
+        taken.add(id(g))
+        leaf.grad = Tensor._wrap(g if owned else np.array(g, dtype=leaf.dtype))
     else:
         leaf.grad._data = np.asarray(leaf.grad._data + g, dtype=leaf.dtype)
 

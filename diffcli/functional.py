@@ -96,7 +96,7 @@ def mean(input: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 
 def _extreme(name: str, index_fn):
-    prim = P[name]
+    prim, along = P[name], P[name[1:] + "_dim"]
 
     def fn(input: Any, dim: Any = None, keepdim: bool = False):
         t = _t(input)
@@ -104,29 +104,40 @@ def _extreme(name: str, index_fn):
             return (maximum if name == "amax" else minimum)(t, dim)
         if t.numel() == 0:
             raise DiffcliError(f"{fn.__name__}() of an empty tensor has no value")
-        values = apply(prim, t, dim=dim, keepdim=keepdim)
         if dim is None:
-            return values
+            return apply(prim, t, dim=None, keepdim=keepdim)
+        values = apply(along, t, dim=dim, keepdim=keepdim)
         indices = index_fn(t._data, axis=dim, keepdims=keepdim)
         return MaxResult(values, Tensor._wrap(indices))
 
     fn.__name__ = fn.__qualname__ = name[1:]
     fn.__doc__ = (
         f"The {name[1:]}imum of all elements (ties share the gradient evenly), or "
-        "along ``dim`` as (values, indices); a tensor second argument means "
-        f"{name[1:]}imum()."
+        "along ``dim`` as (values, indices), the gradient going to those indices; "
+        f"a tensor second argument means {name[1:]}imum()."
     )
     return fn
 
 
 max = _extreme("amax", np.argmax)
 min = _extreme("amin", np.argmin)
-amax = lambda input, dim=None, keepdim=False: apply(
-    P["amax"], _t(input), dim=dim, keepdim=keepdim
-)
-amin = lambda input, dim=None, keepdim=False: apply(
-    P["amin"], _t(input), dim=dim, keepdim=keepdim
-)
+
+
+def _amax_amin(name: str):
+    prim = P[name]
+
+    def fn(input: Any, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        t = _t(input)
+        # No dim means every dim, spelled out: PyTorch names that AmaxBackward0.
+        dim = tuple(range(t.ndim)) if dim is None else dim
+        return apply(prim, t, dim=dim, keepdim=keepdim)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The {name[1:]}imum over ``dim`` (all dims by default); ties share."
+    return fn
+
+
+amax, amin = _amax_amin("amax"), _amax_amin("amin")
 
 
 def norm(input: Any, p: float = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.autograd import grad
+from diffcli.autograd import enable_grad, grad
 from diffcli.errors import DiffcliError
 from diffcli.tensor import Tensor
 
@@ -31,9 +31,9 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-6
         for x in inputs:
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
-            flat = x._data.reshape(-1)  # a view: perturbing it perturbs x
-            jac = np.zeros((sum(sizes), flat.size))
-            for j in range(flat.size):
+            flat = x._data.flat  # C order, a view even of a non-contiguous array
+            jac = np.zeros((sum(sizes), x._data.size))
+            for j in range(x._data.size):
                 orig = flat[j]
                 flat[j] = orig + eps
                 plus = np.concatenate([o._data.ravel() for o in _outputs(fn, inputs)])
@@ -117,16 +117,18 @@ def gradgradcheck(
     seeds = [Tensor(rng.standard_normal(o.shape)) for o in outs]
 
     def first_order(*xs):
-        ys = [o for o in _outputs(fn, xs)]
-        live = [(y, s) for y, s in zip(ys, seeds, strict=True) if y.requires_grad]
-        xs_wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        grads = grad(
-            [y for y, _ in live],
-            xs_wrt,
-            [s for _, s in live],
-            create_graph=True,
-            allow_unused=True,
-        )
+        # The numerical Jacobian runs this under no_grad; the backward needs a graph.
+        with enable_grad():
+            ys = _outputs(fn, xs)
+            live = [(y, s) for y, s in zip(ys, seeds, strict=True) if y.requires_grad]
+            xs_wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            grads = grad(
+                [y for y, _ in live],
+                xs_wrt,
+                [s for _, s in live],
+                create_graph=True,
+                allow_unused=True,
+            )
         return tuple(
             g if g is not None else x * 0 for g, x in zip(grads, xs_wrt, strict=True)
         )

@@ -169,6 +169,14 @@ def _extreme_mask(x, ans, dim=None, keepdim=False):
     return mask / np.sum(mask, axis=_axis(dim), keepdims=True)
 
 
+def _first_hit(x, ans, dim, keepdim=False):
+    """True at the first element along ``dim`` attaining max/min(dim): the
+    index they return, which alone gets the gradient (PyTorch's choice on ties)."""
+    x = np.asarray(x)
+    hit = x == np.reshape(ans, _kept_shape(x.shape, dim))
+    return hit & (np.cumsum(hit, axis=dim) == 1)
+
+
 def _tie_mask(x, y):
     """maximum/minimum: 1 where x wins, 1/2 on a tie (PyTorch's choice)."""
     return (x > y) + (x == y) * 0.5
@@ -190,14 +198,19 @@ def _sp_map(fn: str | Callable) -> Callable:
     """SymPy twin of an elementwise op: ``sympy.<fn>`` mapped over object arrays."""
 
     def apply(sp, *arrays, **params):
-        f = getattr(sp, fn) if isinstance(fn, str) else (lambda *a: fn(sp, *a))
+        f = (
+            getattr(sp, fn)
+            if isinstance(fn, str)
+            else (lambda *a, **k: fn(sp, *a, **k))
+        )
         return np.vectorize(lambda *a: f(*a, **params), otypes=[object])(*arrays)
 
     return apply
 
 
 def _sp_reduce(fn: str) -> Callable:
-    """SymPy twin of max/min: ``sympy.Max``/``Min`` over the reduced axes."""
+    """SymPy twin of max/min/sum: ``sympy.Max``/``Min``/``Add`` over the reduced
+    axes, one call each (numpy's pairwise ``+`` on SymPy terms is quadratic)."""
 
     def apply(sp, x, dim=None, keepdim=False):
         x = np.asarray(x, dtype=object)
@@ -216,8 +229,14 @@ def _sp_reduce(fn: str) -> Callable:
 
 def _sp_norm(sp, x, dim=None, keepdim=False, p=2):
     power = _sp_map(lambda sp, v: v**2 if p == 2 else sp.Abs(v) ** p)(sp, x)
-    total = np.sum(power, axis=_axis(dim), keepdims=keepdim)
+    total = _sp_reduce("Add")(sp, power, dim, keepdim)
     return _sp_map(lambda sp, s: s ** (sp.Integer(1) / p))(sp, np.asarray(total))
+
+
+def _sp_mean(sp, x, dim=None, keepdim=False):
+    shape = np.shape(x)
+    count = int(np.prod([shape[d] for d in _dims(dim, len(shape))]))
+    return _sp_reduce("Add")(sp, x, dim, keepdim) / count
 
 
 def _sp_piecewise(sp, cond, a, b):
@@ -240,10 +259,17 @@ def _sp_clamp(sp, v, min=None, max=None):
 # --- PyTorch's grad_fn names where they depend on the call -----------------
 
 
-def _by_dim(base: str, full: int = 0):
+def _by_dim(base: str):
     """PyTorch numbers a reduction's backward by whether a dim was given."""
     return lambda inputs, params: (
-        f"{base}Backward{full if params.get('dim') is None else 1 - full}"
+        f"{base}Backward{0 if params.get('dim') is None else 1}"
+    )
+
+
+def _extreme_name(base: str):
+    """``x.max()`` records MaxBackward1; ``amax(x, dim)`` AmaxBackward0."""
+    return lambda inputs, params: (
+        f"{base}Backward1" if params.get("dim") is None else f"A{base.lower()}Backward0"
     )
 
 
@@ -260,22 +286,30 @@ def _index_name(inputs, params):
 
 
 def _matmul_name(inputs, params):
+    """PyTorch's matmul dispatches to dot/mv/mm; batched cases end in a view."""
     dims = tuple(np.ndim(x.data if _is_tensor(x) else x) for x in inputs)
-    return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0"}.get(
-        dims, "BmmBackward0"
-    )
+    return {
+        (1, 1): "DotBackward0",
+        (2, 1): "MvBackward0",
+        (2, 2): "MmBackward0",
+        (1, 2): "SqueezeBackward4",
+    }.get(dims, "UnsafeViewBackward0")
 
 
 def _pow_name(inputs, params):
-    return (
-        "PowBackward1"
-        if _is_tensor(inputs[1])
-        else ("PowBackward0" if _is_tensor(inputs[0]) else "PowBackward2")
-    )
+    """Tensor ** number, tensor ** tensor, number ** tensor."""
+    if not _is_tensor(inputs[0]):
+        return "PowBackward2"
+    return "PowBackward1" if _is_tensor(inputs[1]) else "PowBackward0"
 
 
 def _sub_name(inputs, params):
     return "SubBackward0" if _is_tensor(inputs[0]) else "RsubBackward1"
+
+
+def _div_name(inputs, params):
+    """``2 / x`` is ``x.reciprocal() * 2`` in PyTorch."""
+    return "DivBackward0" if _is_tensor(inputs[0]) else "MulBackward0"
 
 
 # --- rules that need more than one line --------------------------------------
@@ -329,22 +363,33 @@ def _row(g):
 
 def _norm_vjp(F, g, ans, x, dim=None, keepdim=False, p=2):
     shape = np.shape(x)
-    g, ans = (
-        _unreduce(F, g, shape, dim, keepdim),
-        _unreduce(F, ans, shape, dim, keepdim),
-    )
     # The norm's kink at 0 gets gradient 0, as in PyTorch (not 0/0).
     safe = F.where(ans == 0, 1.0, ans)
+    # Scale in the reduced shape first: one pass over x instead of three.
     if p == 2:
-        return g * (x / safe)
+        return _unreduce(F, g / safe, shape, dim, keepdim) * x
     if p == 1:
-        return g * F.sign(x)
-    return g * (F.sign(x) * F.abs(x) ** (p - 1) / safe ** (p - 1))
+        return _unreduce(F, g, shape, dim, keepdim) * F.sign(x)
+    scale = _unreduce(F, g / safe ** (p - 1), shape, dim, keepdim)
+    return scale * (F.sign(x) * F.abs(x) ** (p - 1))
 
 
 def _extreme_vjp(F, g, ans, x, dim=None, keepdim=False):
     mask = F.extreme_mask(x, ans, dim=dim, keepdim=keepdim)
-    return _unreduce(F, g, np.shape(x), dim, keepdim) * mask
+    g = _unreduce(F, g, np.shape(x), dim, keepdim) * mask
+    # Like PyTorch, max() fills zeros (+0) where amax(dim) multiplies by the mask.
+    return g if dim is not None else F.where(mask > 0, g, 0.0)
+
+
+def _select_vjp(F, g, ans, x, dim, keepdim=False):
+    mask = F.first_hit(x, ans, dim=dim, keepdim=keepdim)
+    return F.where(mask, _unreduce(F, g, np.shape(x), dim, keepdim), 0.0)
+
+
+def _winner_vjp(F, g, x, y):
+    """maximum's gradient to x (minimum's with x, y swapped): g where x wins, g/2
+    on a tie, and a zero (+0, as PyTorch's masked_fill) where x loses."""
+    return F.where(x < y, 0.0, g * F.tie_mask(x, y))
 
 
 def _mean_vjp(F, g, ans, x, dim=None, keepdim=False):
@@ -393,6 +438,7 @@ prim(
     "div",
     operator.truediv,
     (lambda F, g, ans, x, y: g / y, lambda F, g, ans, x, y: -g * x / (y * y)),
+    torch=_div_name,
 )
 prim(
     "pow", operator.pow, (_pow_base, _pow_exponent), torch=_pow_name, saves_output=True
@@ -402,8 +448,8 @@ prim(
     "maximum",
     np.maximum,
     (
-        lambda F, g, ans, x, y: g * F.tie_mask(x, y),
-        lambda F, g, ans, x, y: g * F.tie_mask(y, x),
+        lambda F, g, ans, x, y: _winner_vjp(F, g, x, y),
+        lambda F, g, ans, x, y: _winner_vjp(F, g, y, x),
     ),
     sympy=_sp_map("Max"),
 )
@@ -411,8 +457,8 @@ prim(
     "minimum",
     np.minimum,
     (
-        lambda F, g, ans, x, y: g * F.tie_mask(y, x),
-        lambda F, g, ans, x, y: g * F.tie_mask(x, y),
+        lambda F, g, ans, x, y: _winner_vjp(F, g, y, x),
+        lambda F, g, ans, x, y: _winner_vjp(F, g, x, y),
     ),
     sympy=_sp_map("Min"),
 )
@@ -482,6 +528,12 @@ prim(
     torch="ToCopyBackward0",
     saves_inputs=False,
 )
+prim(
+    "clone",
+    np.copy,
+    (lambda F, g, ans, x: g,),
+    saves_inputs=False,
+)
 
 # Reductions.
 prim(
@@ -492,6 +544,7 @@ prim(
             F, g, np.shape(x), dim, keepdim
         ),
     ),
+    sympy=_sp_reduce("Add"),
     torch=_by_dim("Sum"),
     saves_inputs=False,
 )
@@ -499,6 +552,7 @@ prim(
     "mean",
     lambda x, dim=None, keepdim=False: np.mean(x, axis=_axis(dim), keepdims=keepdim),
     (_mean_vjp,),
+    sympy=_sp_mean,
     torch=_by_dim("Mean"),
     saves_inputs=False,
 )
@@ -507,7 +561,7 @@ prim(
     lambda x, dim=None, keepdim=False: np.max(x, axis=_axis(dim), keepdims=keepdim),
     (_extreme_vjp,),
     sympy=_sp_reduce("Max"),
-    torch=_by_dim("Max", full=1),
+    torch=_extreme_name("Max"),
     saves_output=True,
 )
 prim(
@@ -515,7 +569,24 @@ prim(
     lambda x, dim=None, keepdim=False: np.min(x, axis=_axis(dim), keepdims=keepdim),
     (_extreme_vjp,),
     sympy=_sp_reduce("Min"),
-    torch=_by_dim("Min", full=1),
+    torch=_extreme_name("Min"),
+    saves_output=True,
+)
+# max(x, dim) / min(x, dim): the values at the returned indices.
+prim(
+    "max_dim",
+    lambda x, dim, keepdim=False: np.max(x, axis=dim, keepdims=keepdim),
+    (_select_vjp,),
+    sympy=_sp_reduce("Max"),
+    torch="MaxBackward0",
+    saves_output=True,
+)
+prim(
+    "min_dim",
+    lambda x, dim, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
+    (_select_vjp,),
+    sympy=_sp_reduce("Min"),
+    torch="MinBackward0",
     saves_output=True,
 )
 prim(
@@ -621,4 +692,5 @@ for _name, _np, _sp in [
 prim("logical_not", np.logical_not, None, sympy=_sp_map("Not"))
 prim("sign", np.sign, None, sympy=_sp_map("sign"))
 prim("extreme_mask", _extreme_mask, None)
+prim("first_hit", _first_hit, None)
 prim("tie_mask", _tie_mask, None)

@@ -48,6 +48,7 @@ class Optimizer:
                     p._data -= self._update(
                         grad, p._data, self.state.setdefault(p, {}), group
                     )
+                    p._bump()
 
     def _update(self, grad, param, state, group) -> np.ndarray:
         raise NotImplementedError

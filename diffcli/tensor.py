@@ -25,6 +25,17 @@ class GradMode:
     enabled: bool = True
 
 
+class Version:
+    """A clock that ticks at every in-place change.
+
+    A tensor's ``_version`` is the tick at which its values were made, so a node
+    recorded before one of its inputs changed in place knows it (PyTorch's
+    version counters, with one counter for all tensors).
+    """
+
+    now: int = 0
+
+
 class Freed:
     """Stands in for a node's inputs once a backward has freed them.
 
@@ -90,6 +101,7 @@ class Tensor:
         "_params",
         "_prim",
         "_requires_grad",
+        "_version",
         "grad",
     )
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators
@@ -105,6 +117,7 @@ class Tensor:
             data = np.array(_untensor(data))
         self._data = np.array(data, dtype=dtype or np.float64)
         self._requires_grad = False
+        self._version = Version.now
         self._prim = self._inputs = self._params = None
         self.grad: Tensor | None = None
         if requires_grad:
@@ -117,6 +130,7 @@ class Tensor:
         t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = t._prim = t._inputs = t._params = None
         t._requires_grad = False
+        t._version = Version.now
         return t
 
     @property
@@ -242,23 +256,26 @@ class Tensor:
         return self
 
     def clone(self) -> Tensor:
-        return (
-            apply(ops.PRIMITIVES["cast"], self, dtype=self.dtype)
-            if self._requires_grad
-            else (Tensor._wrap(self._data.copy()))
-        )
+        """A copy in new memory; gradients flow back to ``self``."""
+        return apply(ops.PRIMITIVES["clone"], self)
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (the idiom to reset ``.grad``)."""
-        if self._data.flags.writeable:
-            self._data[...] = 0
-        else:
-            self._data = np.zeros_like(self._data)
-        return self
+        return self.fill_(0)
 
     def fill_(self, value: float) -> Tensor:
-        self._data = np.full_like(self._data, value)
+        """Fill in place: views such as ``.data`` see the change."""
+        if self._data.flags.writeable:
+            self._data[...] = value
+        else:
+            self._data = np.full_like(self._data, value)
+        self._bump()
         return self
+
+    def _bump(self) -> None:
+        """Record an in-place change, which nodes recorded earlier must not miss."""
+        Version.now += 1
+        self._version = Version.now
 
     def __repr__(self) -> str:
         suffixes = []
@@ -273,8 +290,7 @@ class Tensor:
 
     __str__ = __repr__
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # identity, at C speed (backward keys dicts by tensor)
 
     # --- in-place assignment: records CopySlices like PyTorch -----------------
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -286,6 +302,7 @@ class Tensor:
             if not self._data.flags.writeable:
                 self._data = self._data.copy()
             self._data[index] = value._data if isinstance(value, Tensor) else value
+            self._bump()
             return
         if self.is_leaf and self._requires_grad:
             raise DiffcliError(
@@ -294,11 +311,37 @@ class Tensor:
             )
         before = Tensor._wrap(self._data)
         before._take(self)
+        Version.now += 1  # nodes that consumed self now see a newer input
         self._take(apply(ops.PRIMITIVES["index_put"], before, value, index=index))
+
+    def _apply_inplace(self, prim: ops.Primitive, other: Any) -> Tensor:
+        """``self op= other``.  When recorded, self becomes the op's node (``y += 1``
+        gives AddBackward0, as in PyTorch), computed from a copy of self's old node
+        so the graph has no cycle."""
+        tracked = self._requires_grad or (
+            isinstance(other, Tensor) and other._requires_grad
+        )
+        if not (GradMode.enabled and tracked) or (self.is_leaf and self._requires_grad):
+            self[...] = apply(prim, self, other)  # a plain write, or the leaf error
+            return self
+        before = Tensor._wrap(self._data)
+        before._take(self)
+        out = apply(prim, before, other)
+        if out.shape != self.shape:
+            raise DiffcliError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast "
+                f"shape {list(out.shape)}"
+            )
+        if out.dtype != self.dtype:
+            out = apply(ops.PRIMITIVES["cast"], out, dtype=self.dtype)
+        self._take(out)
+        self._bump()  # nodes that consumed self now see a newer input
+        return self
 
     def _take(self, other: Tensor) -> None:
         """Become ``other``: its values and the operation that made them."""
         self._data, self._requires_grad = other._data, other._requires_grad
+        self._version = other._version
         self._prim, self._inputs, self._params = (
             other._prim,
             other._inputs,
@@ -320,6 +363,7 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
     t = object.__new__(Tensor)
     t._data = out if type(out) is np.ndarray else np.asarray(out)
     t.grad = None
+    t._version = Version.now
     if tracked:
         t._prim, t._inputs, t._params, t._requires_grad = prim, args, params, True
     else:
