@@ -80,8 +80,10 @@ def load(path: str | Path) -> list[Case]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise BatchFileError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise BatchFileError(f"cannot read {path}: not UTF-8 text ({err})") from None
     if path.suffix in (".jsonl", ".ndjson"):
         return _load_jsonl(text, str(path))
     try:

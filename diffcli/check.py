@@ -37,6 +37,8 @@ class Verdict:
     fd_max_abs_err: float | None = None
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    symbolic_max_rel_err: float | None = None  # |a - b| / max(|a|, |b|)
+    fd_max_rel_err: float | None = None
 
 
 @dataclass
@@ -246,6 +248,25 @@ def _max_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(diff.max()) if diff.size else 0.0
 
 
+def _rel_err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| / max(|a|, |b|) per entry; 0 where both are 0."""
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.abs(a), np.abs(b))
+        return np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0.0)
+
+
+def _max_rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    rel = _rel_err(a, b)
+    rel = rel[np.isfinite(rel)]
+    return float(rel.max()) if rel.size else 0.0
+
+
+def _differ(e: float, w: float) -> str:
+    """The absolute and relative difference of two entries, for a reason."""
+    rel = float(_rel_err(np.float64(e), np.float64(w)))
+    return f"abs diff {abs(e - w):.3g}, rel diff {rel:.3g}"
+
+
 def judge(
     problem: Problem,
     engine: W.Engine | None,
@@ -273,14 +294,29 @@ def judge(
     if fd is not None and fd.ok:
         witnesses += 1
         verdict.fd_max_abs_err = _max_err(e, fd.flat)
+        verdict.fd_max_rel_err = _max_rel_err(e, fd.flat)
         off = ~_close(e, fd.flat, tol.rtol, tol.atol)
-        unreliable = ~np.isfinite(fd.flat) & np.isfinite(e)
+        if fd.noise is not None:  # differences cannot see below their rounding
+            with np.errstate(all="ignore"):
+                coarse = off & (np.abs(e - fd.flat) <= fd.noise)
+            off &= ~coarse
+            if coarse.any():
+                k = int(np.argmax(np.where(coarse, fd.noise, -np.inf)))
+                where = ", ".join(labels[j] for j in np.flatnonzero(coarse)[:3])
+                more = " ..." if coarse.sum() > 3 else ""
+                notes.append(
+                    f"finite differences differ at {where}{more} only within their "
+                    f"rounding (up to ±{fd.noise[k]:.3g}): a large value, a small "
+                    "slope"
+                )
+        # nan differences witness nothing (sqrt at 0: engine inf, closed form inf)
+        unreliable = np.isnan(fd.flat) | (~np.isfinite(fd.flat) & np.isfinite(e))
         if fd.kinks is not None:
             inside = (np.minimum(fd.left, fd.right) - tol.atol <= e) & (
                 e <= np.maximum(fd.left, fd.right) + tol.atol
             )
             kinks = fd.kinks & inside
-        for k in np.flatnonzero(off & kinks):
+        for k in np.flatnonzero(kinks):  # even where all agree: say so
             notes.append(
                 f"{labels[k]} is at a kink (one-sided slopes "
                 f"{fd.left[k]:.6g} and {fd.right[k]:.6g}); the engine "
@@ -293,13 +329,15 @@ def judge(
             k = int(np.flatnonzero(off & ~kinks & ~unreliable)[0])
             verdict.reason = (
                 f"finite differences disagree at {labels[k]}: engine "
-                f"{e[k]:.10g}, finite differences {fd.flat[k]:.10g}"
+                f"{e[k]:.10g}, finite differences {fd.flat[k]:.10g} "
+                f"({_differ(e[k], fd.flat[k])})"
             )
     elif fd is not None:
         notes.append(f"finite differences skipped: {fd.reason}")
     if sym is not None and sym.ok and sym.flat_at is not None:
         witnesses += 1
         verdict.symbolic_max_abs_err = _max_err(e, sym.flat_at)
+        verdict.symbolic_max_rel_err = _max_rel_err(e, sym.flat_at)
         off = ~_close(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
         for k in np.flatnonzero(off & kinks):
             notes.append(
@@ -307,10 +345,12 @@ def judge(
             )
         if (off & ~kinks).any():
             k = int(np.flatnonzero(off & ~kinks)[0])
-            verdict.reason = (
+            said = (
                 f"the closed form disagrees at {labels[k]}: engine "
-                f"{e[k]:.15g}, closed form {sym.flat_at[k]:.15g}"
-            )
+                f"{e[k]:.15g}, closed form {sym.flat_at[k]:.15g} "
+                f"({_differ(e[k], sym.flat_at[k])})"
+            )  # after the finite differences' reason, if both disagree
+            verdict.reason = f"{verdict.reason}; {said}" if verdict.reason else said
         bad |= off & ~kinks
     elif sym is not None:
         notes.append(f"closed form skipped: {sym.reason}")
@@ -331,9 +371,7 @@ def combine(verdicts: list[Verdict]) -> Verdict:
         hits = [v for v in verdicts if v.status == status]
         if hits:
             errs = lambda key: [
-                getattr(v, key)
-                for v in verdicts
-                if getattr(v, key) is not None
+                getattr(v, key) for v in verdicts if getattr(v, key) is not None
             ]
             return Verdict(
                 status,
@@ -341,5 +379,7 @@ def combine(verdicts: list[Verdict]) -> Verdict:
                 max(errs("fd_max_abs_err"), default=None),
                 hits[0].reason,
                 [n for v in verdicts for n in v.notes],
+                max(errs("symbolic_max_rel_err"), default=None),
+                max(errs("fd_max_rel_err"), default=None),
             )
     return Verdict("skipped", reason="nothing to check")

@@ -61,7 +61,7 @@ def _derive(problem: Problem, seed: Any, order: int, shapes: dict) -> ClosedForm
 
     sp = S.sympy()
     symbols = {n: S.symbols_for(n, s) for n, s in shapes.items()}
-    constants = {n: S.obj(v) for n, v in problem.constants.items()}
+    constants = {n: S.obj(v) for n, v in problem.fixed.items()}
     if problem.function is not None:
         value, frozen = _replay(problem, symbols), {}
     else:
@@ -78,7 +78,9 @@ def _derive(problem: Problem, seed: Any, order: int, shapes: dict) -> ClosedForm
         raise DiffcliError(f"the value has shape {value.shape}, not a scalar")
     f = sp.sympify(f)
     result = ClosedForm(True, value=value)
-    result.gradient = {n: S.tidy(S.gradient(f, symbols[n], frozen)) for n in symbols}
+    result.gradient = S.tidy_all(
+        {n: S.gradient(f, symbols[n], frozen) for n in symbols}
+    )
     names = list(symbols)
     if order == 2:
         result.hessian = {
@@ -101,7 +103,7 @@ def _replay(problem: Problem, symbols: dict) -> np.ndarray:
     tensors = {
         n: Tensor._wrap(problem.point[n].copy()).requires_grad_() for n in symbols
     }
-    names = {**{n: Tensor._wrap(v) for n, v in problem.constants.items()}, **tensors}
+    names = {**{n: Tensor._wrap(v) for n, v in problem.fixed.items()}, **tensors}
     with np.errstate(all="ignore"):
         out = problem.evaluate(names)
     return S.replay(out, {tensors[n]: symbols[n] for n in symbols})

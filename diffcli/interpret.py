@@ -32,6 +32,11 @@ ELEMENTWISE = {
 MAX_ELEMENTS = P.MAX_CONSTRUCTED_ELEMENTS
 
 
+class Interrupt(DiffcliError):
+    """A backend's budget (time, size) ran out: not a fault of any one node, so
+    the walk lets it through unchanged instead of pointing at where it struck."""
+
+
 class Backend(Protocol):
     """What an interpreter supplies; values are whatever it computes with."""
 
@@ -60,7 +65,7 @@ class _Walk:
     def eval(self, e: P.Expr) -> Any:
         try:
             return getattr(self, type(e).__name__)(e)
-        except ExprError:
+        except (ExprError, Interrupt):
             raise
         except (
             DiffcliError,
@@ -243,6 +248,8 @@ class _Walk:
         if f in ("max", "min") and 0 in shape:
             raise self.error(f"{f} of an empty value", e)
         name = {"max": "amax", "min": "amin"}.get(f, f)
+        if f in ("max", "min") and isinstance(dim, int) and shape:
+            name = f"{f}_dim"  # torch.max(x, dim): the gradient goes to the index
         params = {"dim": dim, "keepdim": keepdim}
         if f == "norm":
             p = self.number_arg(kw["p"]) if "p" in kw else 2

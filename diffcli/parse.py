@@ -588,7 +588,7 @@ def split_assignments(text: str) -> list[tuple[str, str]]:
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text + ","):
         depth = max(0, depth + (ch in "([{") - (ch in ")]}"))
-        if ch == "," and depth == 0:
+        if (ch == "," and depth == 0) or i == len(text):  # unclosed: keep the rest
             parts.append((start, i))
             start = i + 1
     if not text.strip():

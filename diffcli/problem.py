@@ -65,6 +65,12 @@ class Problem:
 
         return evaluate_numeric(self.tree, names, self.text)
 
+    @property
+    def fixed(self) -> dict[str, np.ndarray]:
+        """Values held constant: ``let`` ones, and ``at`` ones not in ``wrt``."""
+        held = {n: v for n, v in self.point.items() if n not in self.wrt}
+        return {**self.constants, **held}
+
     def shape_of(self, name: str) -> tuple[int, ...]:
         return self.point[name].shape if name in self.point else ()
 

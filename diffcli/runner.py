@@ -57,13 +57,26 @@ def default_jobs() -> int:
     )
 
 
+_warm = False
+
+
 def warm_up() -> None:
-    """Import what every case needs once, before forking workers."""
+    """Import what every case needs once, before forking workers.
+
+    SymPy loads parts of itself on first use (simplify, lambdify's namespaces):
+    one small case through the full check loads them here, once, instead of in
+    every worker's first case.
+    """
+    global _warm
+    if _warm:
+        return
     import diffcli.check
     import diffcli.closed_form  # noqa: F401
     from diffcli.symbolic import sympy
 
     sympy()
+    run_case(Case("warm-up", "sin(x)*exp(x) + x**2", at={"x": 0.5}))
+    _warm = True
 
 
 def run_cases(

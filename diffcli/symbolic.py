@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,16 +19,16 @@ import numpy as np
 
 from diffcli import parse as P
 from diffcli.errors import DiffcliError
-from diffcli.interpret import evaluate
+from diffcli.interpret import Interrupt, evaluate
 from diffcli.ops import PRIMITIVES
 from diffcli.tensor import Tensor
 
 
-class SymbolicTimeout(DiffcliError):
+class SymbolicTimeout(Interrupt):
     """SymPy took longer than its budget."""
 
 
-class SymbolicTooLarge(DiffcliError):
+class SymbolicTooLarge(Interrupt):
     """An array too big to hold as SymPy expressions."""
 
 
@@ -171,55 +172,229 @@ def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:
     return values[id(output)]
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt SymPy after ``seconds`` (main thread only; elsewhere no limit)."""
-    usable = (
-        seconds
-        and hasattr(signal, "setitimer")
+def can_time_limit() -> bool:
+    """Whether ``time_limit`` can interrupt here (SIGALRM: main thread only)."""
+    return (
+        hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
     )
-    if not usable:
+
+
+# After the deadline the alarm repeats this often until the block is left: an
+# exception raised in a gc callback or __del__ is dropped by Python, which would
+# otherwise leave SymPy running with no limit at all.
+RETRY_SECONDS = 0.05
+
+
+@contextlib.contextmanager
+def time_limit(
+    seconds: float | None, error: type[Exception] = SymbolicTimeout
+) -> Iterator[None]:
+    """Interrupt SymPy after ``seconds`` (main thread only; elsewhere no limit).
+
+    Nests: inside an enclosing limit that ends sooner this one does nothing
+    (the enclosing one stays in charge); otherwise the enclosing limit is put
+    back afterwards with the time it has left.
+    """
+    if not seconds or not can_time_limit():
         yield
         return
+    outer_left, outer_every = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield
+        return
+    active = [True]
 
     def expire(signum, frame):
-        raise SymbolicTimeout(f"SymPy took longer than {seconds:g} s")
+        if active[0]:
+            raise error(f"SymPy took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
     try:
         yield
     finally:
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_every)
+
+
+# Up to this many variable elements the closed forms come from sp.diff and are
+# simplified (readable); above, one reverse sweep over the shared subexpressions.
+SMALL_GRADIENT = 16
+SIMPLIFY_MAX_OPS = 60  # per entry
+SIMPLIFY_TOTAL_OPS = 120  # over all entries: simplify is the slow part
+SIMPLIFY_SECONDS = 0.5  # per tidy: what is not simplified by then stays as is
+
+
+class _SimplifyBudget(DiffcliError):
+    """tidy's own time budget ran out (never escapes tidy)."""
 
 
 def gradient(f: Any, wrt: np.ndarray, frozen: Mapping) -> np.ndarray:
     """d f / d each symbol of ``wrt`` (an array of that shape), detach undone."""
     sp = sympy()
+    targets = list(wrt.ravel())
+    if len(targets) <= SMALL_GRADIENT:
+        flat = [sp.diff(f, s) for s in targets]
+    else:
+        flat = shared_gradient(sp, sp.sympify(f), targets)
     out = np.empty(wrt.shape, dtype=object)
-    for i in np.ndindex(wrt.shape):
-        d = sp.diff(f, wrt[i])
+    for i, d in zip(np.ndindex(wrt.shape), flat, strict=True):
         out[i] = d.xreplace(frozen) if frozen else d
     return out
 
 
-def tidy(exprs: np.ndarray, budget_ops: int = 60) -> np.ndarray:
-    """Simplify the small closed forms (SymPy's simplify is slow on big ones)."""
+def _elementary(sp) -> tuple[type, ...]:
+    """Functions of one argument whose ``fdiff`` is their derivative."""
+    return (sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.tanh, sp.Abs)
+
+
+def shared_gradient(sp, f: Any, targets: Sequence[Any]) -> list[Any]:
+    """All of d f / d target in one reverse sweep over f's distinct subexpressions.
+
+    ``sp.diff`` per target walks all of ``f`` each time (quadratic for
+    ``norm(x**2)``); here each distinct node is visited once and its adjoint
+    shared.  The chain rule uses SymPy's own derivatives of each node (never the
+    engine's rules); nodes other than Add, Mul, Pow and the elementary
+    functions (Piecewise, Max, ...) are differentiated whole with ``sp.diff``.
+    """
+    wanted = set(targets)
+    elementary = _elementary(sp)
+
+    def opaque(node: Any) -> bool:
+        if isinstance(node, sp.Add | sp.Mul | sp.Pow):
+            return False
+        return not (isinstance(node, elementary) and len(node.args) == 1)
+
+    order, seen, stack = [], set(), [(f, False)]
+    while stack:  # post-order: children before parents
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if not opaque(node):
+                stack.extend((a, False) for a in node.args)
+    depends: dict[Any, bool] = {}
+    for node in order:
+        if node in wanted:
+            depends[node] = True
+        elif opaque(node):
+            depends[node] = bool(node.args) and not wanted.isdisjoint(node.free_symbols)
+        else:
+            depends[node] = any(depends[a] for a in node.args)
+    adjoint: dict[Any, list[Any]] = {f: [sp.Integer(1)]}
+    found: dict[Any, list[Any]] = {s: [] for s in targets}
+    for node in reversed(order):  # parents before children
+        if not depends[node] or node not in adjoint:
+            continue
+        g = sp.Add(*adjoint.pop(node))
+        if node in wanted:
+            found[node].append(g)
+        elif opaque(node):
+            inside = node.free_symbols
+            for s in targets:
+                if s in inside:
+                    found[s].append(g * sp.diff(node, s))
+        else:
+            for arg, partial in _partials(sp, node, depends):
+                adjoint.setdefault(arg, []).append(g * partial)
+    return [sp.Add(*found[s]) for s in targets]
+
+
+def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
+    """(argument, d node / d argument) for each argument that depends on a target."""
+    args = node.args
+    if isinstance(node, sp.Add):
+        yield from ((a, sp.Integer(1)) for a in args if depends[a])
+    elif isinstance(node, sp.Mul):
+        for k, a in enumerate(args):
+            if depends[a]:
+                yield a, sp.Mul(*args[:k], *args[k + 1 :])
+    elif isinstance(node, sp.Pow):
+        base, power = args
+        if depends[base]:
+            yield base, power * base ** (power - 1)
+        if depends[power]:
+            yield power, node * sp.log(base)
+    elif depends[args[0]]:
+        yield args[0], node.fdiff(1)
+
+
+def tidy_all(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``tidy`` over several arrays at once: one size limit, one time budget."""
+    names = list(arrays)
+    flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
+    done, out, k = tidy(np.asarray(flat, dtype=object)), {}, 0
+    for n in names:
+        size = np.size(arrays[n])
+        out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
+        k += size
+    return out
+
+
+def tidy(exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS) -> np.ndarray:
+    """Simplify small closed forms; SymPy's simplify is slow, so only a few.
+
+    Sizes are checked before any op count: counting is itself a walk of every
+    entry, which for large arrays costs more than the derivative did.  Even a
+    small expression can keep simplify busy for many seconds, so it runs under
+    ``SIMPLIFY_SECONDS`` (and not at all where no time limit can be set);
+    entries it has not reached by then are left as derived.
+    """
     sp = sympy()
-    out = np.empty(exprs.shape, dtype=object)
-    for i in np.ndindex(exprs.shape):
-        e = exprs[i]
-        small = isinstance(e, sp.Basic) and sp.count_ops(e) <= budget_ops
-        out[i] = sp.simplify(e) if small and exprs.size <= 16 else e
+    out = np.array(exprs, dtype=object, copy=True)
+    if exprs.size > SMALL_GRADIENT or not can_time_limit():
+        return out
+    counts = [
+        sp.count_ops(e) if isinstance(e, sp.Basic) else budget_ops + 1
+        for e in exprs.ravel()
+    ]
+    if sum(counts) > SIMPLIFY_TOTAL_OPS:
+        return out
+    try:
+        with time_limit(SIMPLIFY_SECONDS, _SimplifyBudget):
+            for i, count in zip(np.ndindex(exprs.shape), counts, strict=True):
+                if count <= budget_ops:
+                    out[i] = sp.simplify(exprs[i])
+    except _SimplifyBudget:
+        pass
     return out
 
 
 def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
-    """A fast numeric function of ``symbols`` for ``exprs`` (lambdify with cse)."""
+    """A fast numeric function of ``symbols`` for ``exprs`` (lambdify with cse).
+
+    The common subexpressions are found first, then the symbols get plain
+    Python names: lambdify would otherwise rename each ``x[i]`` with a pass
+    over every expression (quadratic in the element count).  ``Heaviside`` (the
+    derivative of Max/Min) is numpy's: SymPy's printer would expand it, and the
+    Max inside it, into nested selects that are slow to build and fail to run.
+    """
     sp = sympy()
-    return sp.lambdify(list(symbols), list(exprs), modules="numpy", cse=True)
+    from sympy.simplify.cse_main import cse
+
+    temps = sp.numbered_symbols("_t")
+    pairs, reduced = cse([sp.sympify(e) for e in exprs], symbols=temps)
+    names = {s: sp.Symbol(f"_a{k}") for k, s in enumerate(symbols)}
+    pairs = [(t, e.xreplace(names)) for t, e in pairs]
+    reduced = [e.xreplace(names) for e in reduced]
+    return sp.lambdify(
+        list(names.values()),
+        reduced,
+        modules=[{"Heaviside": _heaviside}, "numpy"],
+        cse=lambda _: (pairs, reduced),
+    )
+
+
+def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
+    return np.heaviside(x, at_zero)
 
 
 def to_text(expr: Any, latex: bool = False) -> str:

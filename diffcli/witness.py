@@ -47,7 +47,7 @@ def _run(problem: Problem, point: dict[str, np.ndarray], grad_mode: bool = True)
     tensors = {
         n: Tensor._wrap(np.array(v)).requires_grad_(grad_mode) for n, v in point.items()
     }
-    names = {**{n: Tensor._wrap(v) for n, v in problem.constants.items()}, **tensors}
+    names = {**{n: Tensor._wrap(v) for n, v in problem.fixed.items()}, **tensors}
     with np.errstate(all="ignore"):
         return problem.evaluate(names), tensors
 
@@ -171,6 +171,12 @@ class FiniteDifferences:
     kinks: np.ndarray | None = None  # order 1: one-sided slopes differ here
     left: np.ndarray | None = None
     right: np.ndarray | None = None
+    # Rounding noise of each difference: |f| eps / h.  Below it the differences
+    # cannot tell values apart (a large value, a tiny slope).
+    noise: np.ndarray | None = None
+
+
+ROUNDING = 32 * np.finfo(np.float64).eps  # evaluation error, generously
 
 
 def finite_differences(
@@ -205,7 +211,7 @@ def finite_differences(
 
 def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
     f0 = f(point)
-    columns, left, right = [], [], []
+    columns, left, right, noise = [], [], [], []
     for name, value in point.items():
         for i in np.ndindex(value.shape):
             h = 1e-6 * max(1.0, abs(float(value[i])))
@@ -214,12 +220,20 @@ def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
             columns.append((fp - fm) / (2 * h))
             left.append((np.asarray(f0) - fm) / h)
             right.append((fp - np.asarray(f0)) / h)
+            size = np.maximum(np.maximum(np.abs(fp), np.abs(fm)), np.abs(f0))
+            noise.append(ROUNDING * size / h)
     result = FiniteDifferences(True)
     if order == 1:
         result.flat = np.array(columns, dtype=np.float64)
+        result.noise = np.array(noise, dtype=np.float64)
         result.left, result.right = np.array(left), np.array(right)
         gap = np.abs(result.left - result.right)
-        result.kinks = gap > 100 * (tol.atol + tol.rtol * np.abs(result.flat)) + 1e-3
+        result.kinks = (
+            gap
+            > 100 * (tol.atol + tol.rtol * np.abs(result.flat))
+            + 1e-3
+            + 4 * result.noise
+        )
         result.gradient, k = {}, 0
         for name, value in point.items():
             result.gradient[name] = result.flat[k : k + value.size].reshape(value.shape)
@@ -227,8 +241,10 @@ def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
     elif order == 2:
         cols = np.array(columns).T  # rows: gradient entries, cols: perturbed entries
         result.flat = _hessian_order(cols, point)
+        result.noise = _hessian_order(np.array(noise).T, point)
     else:
         result.flat = np.array(columns).ravel()
+        result.noise = np.array(noise, dtype=np.float64).ravel()
     return result
 
 

@@ -1,0 +1,420 @@
+"""The command line: ``diffcli grad``, ``jacobian`` and ``graph``.
+
+The only module that imports click.  Each command parses its options, calls
+the core (check.py, graph.py) and prints one renderer (render.py) or the JSON
+(jsonout.py).  The heavy parts (SymPy, rich) are imported inside the commands,
+so ``diffcli --help`` stays fast.
+
+Adding a command from another module (``minimize``, ``check FILE``): write it
+with the shared pieces, then register it in LAZY_COMMANDS below (imported only
+when used, so ``--help`` stays light) or with ``main.add_command``::
+
+    import click
+    from diffcli import cli_common as common
+    from diffcli.cli import check_options, output_options, point_options, run
+
+    @click.command(help="...")
+    @click.argument("expr")
+    @point_options
+    @output_options
+    def minimize(expr, at, let, json_mode, debug):
+        def action() -> int:
+            points = common.parse_assignments(at)  # errors: caret, exit 2
+            ...
+            return common.EXIT_OK
+        run(action, json_mode, debug)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from diffcli import __version__
+from diffcli import cli_common as common
+
+# name -> "module:attribute" of commands defined elsewhere, imported on use.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class DiffcliGroup(click.Group):
+    """A group whose usage errors exit 2 (also as JSON with --json) and that
+    can load commands from other modules only when they are used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in LAZY_COMMANDS:
+            import importlib
+
+            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            code = super().main(argv, *rest, standalone_mode=False, **kwargs)
+        except click.ClickException as err:
+            if "--json" in argv:
+                common.print_json({"error": err.format_message()})
+            err.show()
+            code = common.EXIT_USAGE
+        except click.Abort:
+            sys.stderr.write("interrupted\n")
+            code = 130
+        code = code if isinstance(code, int) else common.EXIT_OK
+        if standalone:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=DiffcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="diffcli")
+def main() -> None:
+    """Differentiate expressions three ways and say whether they agree.
+
+    A reverse-mode engine with PyTorch's semantics, SymPy's closed form and
+    finite differences.  Exit codes: 0 success, 1 a cross-check mismatch,
+    2 bad input or usage.
+
+    \b
+    Examples:
+      diffcli grad "a*x**2+b*x+c" --at x=0 --let a=1,b=-2,c=1
+      diffcli grad "a*x**2+b*x+c" --wrt x
+      diffcli jacobian "x**2" --at "x=[1,2]"
+      diffcli graph "sum(x*x)" --at "x=[1,2]"
+    """
+
+
+# --- shared options ------------------------------------------------------------------
+
+
+def point_options(f: Callable) -> Callable:
+    """``--at`` (variables and the point) and ``--let`` (constants)."""
+    f = click.option(
+        "--let",
+        "let",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A constant, not differentiated; same syntax as --at.",
+    )(f)
+    return click.option(
+        "--at",
+        "at",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A variable and its value, e.g. x=1, 'x=[1,2]', 'x=ones(2,2)'; "
+        "repeatable, or several separated by commas: x=1,y=2.",
+    )(f)
+
+
+def check_options(f: Callable) -> Callable:
+    """``--no-check``, ``--rtol``, ``--atol``."""
+    f = click.option(
+        "--atol",
+        type=float,
+        default=None,
+        help="Absolute tolerance of the finite-difference check [1e-5].",
+    )(f)
+    f = click.option(
+        "--rtol",
+        type=float,
+        default=None,
+        help="Relative tolerance of the finite-difference check [1e-3].",
+    )(f)
+    return click.option(
+        "--no-check",
+        is_flag=True,
+        help="Engine only: skip SymPy and finite differences (fast).",
+    )(f)
+
+
+def output_options(f: Callable) -> Callable:
+    """``--json`` and ``--debug``."""
+    f = click.option(
+        "--debug", is_flag=True, help="Show tracebacks of errors (for bug reports)."
+    )(f)
+    return click.option(
+        "--json", "json_mode", is_flag=True, help="Print one JSON object instead."
+    )(f)
+
+
+def tolerances(rtol: float | None, atol: float | None) -> Any:
+    """Tolerances from --rtol/--atol (the closed form keeps its tight ones)."""
+    from diffcli.check import Tolerances
+
+    default = Tolerances()
+    return Tolerances(
+        rtol=default.rtol if rtol is None else rtol,
+        atol=default.atol if atol is None else atol,
+    )
+
+
+def show(renderable: Any) -> None:
+    """Print a renderable on stdout with the shared console."""
+    common.make_console().print(renderable)
+
+
+def run(action: Callable[[], int], json_mode: bool, debug: bool) -> None:
+    """Run a command's body and exit with its code (errors reported, exit 2)."""
+    code = common.run_guarded(action, json_mode, debug)
+    click.get_current_context().exit(code)
+
+
+# --- grad ---------------------------------------------------------------------
+
+GRAD_HELP = """Gradient of EXPR at a point, cross-checked by SymPy and finite
+differences.
+
+\b
+Examples:
+  diffcli grad "a*x**2+b*x+c" --at x=0 --let a=1 --let b=-2 --let c=1
+  diffcli grad "a*x**2+b*x+c" --wrt x               # symbolic: 2*a*x + b
+  diffcli grad "x**2-2*x+1" --at x=0 --order 2      # second derivative: 2
+  diffcli grad "norm(x**2)" --at "x=[1,2]"          # [0.485071, 3.88057]
+  diffcli grad "x**2" --at "x=[1,2]" --seed ones    # backward(ones): [2, 4]
+  diffcli grad "x1*x2" "x1+x2" --at x1=1,x2=2       # summed: 3, 2
+  diffcli grad --func f.py:f --at a=0.5             # Python code with dc.*
+"""
+
+
+@main.command(
+    help=GRAD_HELP, short_help="Gradient, Hessian or N-th derivative, cross-checked."
+)
+@click.argument("exprs", nargs=-1, metavar="EXPR [EXPR ...]")
+@point_options
+@click.option(
+    "--wrt",
+    multiple=True,
+    metavar="NAMES",
+    help="Differentiate with respect to these only (x,y); "
+    "a name without a value gets a symbolic answer.",
+)
+@click.option(
+    "--seed",
+    metavar="VALUE",
+    help="Seed of a non-scalar output (backward(gradient=...)): "
+    "a value like '[1,1]', or 'ones'.",
+)
+@click.option(
+    "--order",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="2: the Hessian; N: the N-th derivative of a one-variable function.",
+)
+@check_options
+@click.option("--latex", is_flag=True, help="Closed forms as LaTeX.")
+@click.option(
+    "--func",
+    metavar="FILE.py:NAME",
+    help="Differentiate a Python function written with diffcli's API.",
+)
+@output_options
+def grad(
+    exprs: tuple[str, ...],
+    at: tuple[str, ...],
+    let: tuple[str, ...],
+    wrt: tuple[str, ...],
+    seed: str | None,
+    order: int,
+    no_check: bool,
+    rtol: float | None,
+    atol: float | None,
+    latex: bool,
+    func: str | None,
+    json_mode: bool,
+    debug: bool,
+) -> None:
+    def action() -> int:
+        from diffcli import check as C
+        from diffcli.problem import prepare
+
+        tol = tolerances(rtol, atol)
+        points = common.parse_assignments(at)
+        lets = common.parse_assignments(let)
+        names = common.parse_names(wrt) if wrt else None
+        if func is not None:
+            if exprs:
+                raise common.UsageError("give either EXPR or --func, not both")
+            if names:
+                raise common.UsageError("--wrt does not apply to --func: use --at")
+            function, label = common.load_function(func)
+            result = C.grad_function(
+                function, label, points, lets, seed, order, not no_check, tol
+            )
+        elif not exprs:
+            raise common.UsageError("missing EXPR (or --func FILE.py:NAME)")
+        elif len(exprs) > 1:
+            if order != 1:
+                raise common.UsageError("--order needs a single EXPR")
+            problems = [prepare(e, points, lets, names) for e in exprs]
+            _need_values(problems, no_check)
+            multi = C.grad_many(
+                list(exprs), points, lets, names, seed, not no_check, tol
+            )
+            return _emit(multi, latex, tol, json_mode)
+        else:
+            problem = prepare(exprs[0], points, lets, names)
+            _need_values([problem], no_check)
+            result = C.grad_problem(problem, seed, order, not no_check, tol)
+        return _emit(result, latex, tol, json_mode)
+
+    run(action, json_mode, debug)
+
+
+def _need_values(problems: list[Any], no_check: bool) -> None:
+    """Without values only SymPy can answer, and --no-check turned it off."""
+    for p in problems:
+        if no_check and not p.numeric:
+            missing = [n for n in p.free + p.wrt if n not in p.point]
+            raise common.UsageError(
+                f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} "
+                "no value, so only the symbolic answer is possible, and --no-check "
+                "turns SymPy off; give values with --at/--let or drop --no-check"
+            )
+
+
+def _emit(result: Any, latex: bool, tol: Any, json_mode: bool) -> int:
+    from diffcli import jsonout
+    from diffcli.check import MultiResult
+
+    multi = isinstance(result, MultiResult)
+    if json_mode:
+        data = (jsonout.multi_json if multi else jsonout.grad_json)(result, latex)
+        common.print_json(data)
+    else:
+        from diffcli import render
+
+        show((render.multi_view if multi else render.grad_view)(result, latex, tol))
+    return common.exit_code(result.check.status)
+
+
+# --- jacobian -----------------------------------------------------------------
+
+JACOBIAN_HELP = """The full Jacobian of a vector EXPR, one row per output element.
+
+\b
+Examples:
+  diffcli jacobian "x**2" --at "x=[1,2]"
+  diffcli jacobian "[m[0]**2, m[1]**3]" --at "m=[2,3]"
+  diffcli jacobian "mm(x, Y)" --at "x=[[1,2]]" --let "Y=[[1,2],[3,4]]"
+"""
+
+
+@main.command(help=JACOBIAN_HELP, short_help="The full Jacobian of a vector output.")
+@click.argument("expr")
+@point_options
+@click.option("--wrt", multiple=True, metavar="NAMES", help="Only these variables.")
+@check_options
+@click.option("--latex", is_flag=True, help="Closed forms as LaTeX.")
+@output_options
+def jacobian(
+    expr: str,
+    at: tuple[str, ...],
+    let: tuple[str, ...],
+    wrt: tuple[str, ...],
+    no_check: bool,
+    rtol: float | None,
+    atol: float | None,
+    latex: bool,
+    json_mode: bool,
+    debug: bool,
+) -> None:
+    def action() -> int:
+        from diffcli import check as C
+        from diffcli import jsonout
+
+        names = common.parse_names(wrt) if wrt else None
+        result = C.jacobian(
+            expr,
+            common.parse_assignments(at),
+            common.parse_assignments(let),
+            names,
+            not no_check,
+            tolerances(rtol, atol),
+        )
+        if json_mode:
+            common.print_json(jsonout.jacobian_json(result, latex))
+        else:
+            from diffcli import render
+
+            show(render.jacobian_view(result, latex))
+        return common.exit_code(result.check.status)
+
+    run(action, json_mode, debug)
+
+
+# --- graph --------------------------------------------------------------------
+
+GRAPH_HELP = """The graph the engine records for EXPR: each node's PyTorch name
+(AddBackward0, ...), shape, value and gradient; leaves marked.
+
+\b
+Examples:
+  diffcli graph "a*x**2+b*x+c" --at x=0 --let a=1,b=-2,c=1
+  diffcli graph "x**2" --at "x=[1,2]" --seed ones
+  diffcli graph "sum(x*x)" --at "x=[1,2]" --dot graph.dot   # then: dot -Tpng
+"""
+
+
+@main.command(
+    help=GRAPH_HELP, short_help="The recorded graph, with values and gradients."
+)
+@click.argument("expr")
+@point_options
+@click.option("--seed", metavar="VALUE", help="Seed of a non-scalar output, or 'ones'.")
+@click.option(
+    "--dot",
+    "dot_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="Also write the graph as Graphviz source ('-' for stdout).",
+)
+@output_options
+def graph(
+    expr: str,
+    at: tuple[str, ...],
+    let: tuple[str, ...],
+    seed: str | None,
+    dot_file: str | None,
+    json_mode: bool,
+    debug: bool,
+) -> None:
+    def action() -> int:
+        from diffcli import graph as G
+        from diffcli import jsonout
+
+        result = G.build_graph(
+            expr, common.parse_assignments(at), common.parse_assignments(let), seed
+        )
+        if dot_file == "-":
+            sys.stdout.write(G.to_dot(result))
+            return common.EXIT_OK
+        if dot_file is not None:
+            try:
+                with open(dot_file, "w", encoding="utf-8") as fh:
+                    fh.write(G.to_dot(result))
+            except OSError as err:
+                raise common.UsageError(
+                    f"cannot write {dot_file}: {err.strerror}"
+                ) from None
+        if json_mode:
+            common.print_json(jsonout.graph_json(result))
+        else:
+            from diffcli import render
+
+            show(render.graph_view(result))
+        return common.EXIT_OK
+
+    run(action, json_mode, debug)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
