@@ -15,16 +15,17 @@ from diffcli.tensor import Tensor, apply
 
 
 class NumericBackend:
-    """Numbers become float64 tensors; variables are the tensors given."""
+    """Variables are the tensors given; numbers stay plain float64 scalars, so
+    ``x**2`` records PowBackward0 as PyTorch does for a Python exponent."""
 
     def __init__(self, variables: Mapping[str, Tensor]) -> None:
         self.variables = variables
 
-    def number(self, value: float) -> Tensor:
-        return Tensor._wrap(np.float64(value))
+    def number(self, value: float) -> np.float64:
+        return np.float64(value)
 
-    def constant(self, name: str) -> Tensor:
-        return Tensor._wrap(np.float64(np.pi if name == "pi" else np.e))
+    def constant(self, name: str) -> np.float64:
+        return np.float64(np.pi if name == "pi" else np.e)
 
     def variable(self, name: str) -> Tensor:
         if name not in self.variables:
@@ -37,19 +38,19 @@ class NumericBackend:
     def op(self, name: str, *args: Any, **params: Any) -> Tensor:
         return apply(PRIMITIVES[name], *args, **params)
 
-    def detach(self, value: Tensor) -> Tensor:
-        return value.detach()
+    def detach(self, value: Any) -> Any:
+        return value.detach() if isinstance(value, Tensor) else value
 
-    def shape(self, value: Tensor) -> tuple[int, ...]:
-        return value.shape
+    def shape(self, value: Any) -> tuple[int, ...]:
+        return np.shape(value)
 
 
 def value_of(text: str) -> np.ndarray:
     """The float64 array a value string (``"[1, 2]"``, ``"pi/4"``) stands for."""
     tree = P.parse_value(text)
     with np.errstate(all="ignore"):
-        out = evaluate(tree, NumericBackend({}), text)._data
-    return np.array(out, dtype=np.float64)
+        out = evaluate(tree, NumericBackend({}), text)
+    return np.array(out._data if isinstance(out, Tensor) else out, dtype=np.float64)
 
 
 def check_size(name: str, value: np.ndarray, text: str = "") -> None:
@@ -67,4 +68,5 @@ def evaluate_numeric(
     tree: P.Expr, variables: Mapping[str, Tensor], source: str = ""
 ) -> Tensor:
     """Evaluate ``tree`` with the engine; unknown names are ExprErrors with a caret."""
-    return evaluate(tree, NumericBackend(variables), source)
+    out = evaluate(tree, NumericBackend(variables), source)
+    return out if isinstance(out, Tensor) else Tensor._wrap(out)

@@ -327,11 +327,13 @@ def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
         yield args[0], node.fdiff(1)
 
 
-def tidy_all(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def tidy_all(
+    arrays: Mapping[str, np.ndarray], simplify: bool = True
+) -> dict[str, np.ndarray]:
     """``tidy`` over several arrays at once: one size limit, one time budget."""
     names = list(arrays)
     flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
-    done, out, k = tidy(np.asarray(flat, dtype=object)), {}, 0
+    done, out, k = tidy(np.asarray(flat, dtype=object), simplify=simplify), {}, 0
     for n in names:
         size = np.size(arrays[n])
         out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
@@ -339,8 +341,17 @@ def tidy_all(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def tidy(exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS) -> np.ndarray:
+TRIVIAL_OPS = 2
+
+
+def tidy(
+    exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS, simplify: bool = True
+) -> np.ndarray:
     """Simplify small closed forms; SymPy's simplify is slow, so only a few.
+
+    ``simplify=False`` (``Tolerances.simplify``) skips it: the forms are only
+    for people to read, and batch checks, which never show them, spend most of
+    their time here otherwise.
 
     Sizes are checked before any op count: counting is itself a walk of every
     entry, which for large arrays costs more than the derivative did.  Even a
@@ -350,7 +361,7 @@ def tidy(exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS) -> np.ndarray:
     """
     sp = sympy()
     out = np.array(exprs, dtype=object, copy=True)
-    if exprs.size > SMALL_GRADIENT or not can_time_limit():
+    if not simplify or exprs.size > SMALL_GRADIENT or not can_time_limit():
         return out
     counts = [
         sp.count_ops(e) if isinstance(e, sp.Basic) else budget_ops + 1
@@ -361,7 +372,9 @@ def tidy(exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS) -> np.ndarray:
     try:
         with time_limit(SIMPLIFY_SECONDS, _SimplifyBudget):
             for i, count in zip(np.ndindex(exprs.shape), counts, strict=True):
-                if count <= budget_ops:
+                # One or two operations are as simple as it gets, and the first
+                # simplify call of a process costs an import of sympy.physics.
+                if TRIVIAL_OPS < count <= budget_ops:
                     out[i] = sp.simplify(exprs[i])
     except _SimplifyBudget:
         pass
@@ -388,7 +401,9 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     return sp.lambdify(
         list(names.values()),
         reduced,
-        modules=[{"Heaviside": _heaviside}, "numpy"],
+        # The module itself, not "numpy": the string makes SymPy run
+        # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
+        modules=[{"Heaviside": _heaviside}, np],
         cse=lambda _: (pairs, reduced),
     )
 

@@ -1,6 +1,7 @@
-"""The command line: ``diffcli grad``, ``jacobian`` and ``graph``.
+"""The command line: ``diffcli grad``, ``jacobian`` and ``graph`` (here), and
+``minimize`` and ``check FILE`` (their own modules in this package).
 
-The only module that imports click.  Each command parses its options, calls
+The only package that imports click.  Each command parses its options, calls
 the core (check.py, graph.py) and prints one renderer (render.py) or the JSON
 (jsonout.py).  The heavy parts (SymPy, rich) are imported inside the commands,
 so ``diffcli --help`` stays fast.
@@ -37,7 +38,10 @@ from diffcli import __version__
 from diffcli import cli_common as common
 
 # name -> "module:attribute" of commands defined elsewhere, imported on use.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "minimize": "diffcli.cli.minimize:minimize",
+    "check": "diffcli.cli.batch:check",
+}
 
 
 class DiffcliGroup(click.Group):
