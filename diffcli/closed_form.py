@@ -43,7 +43,7 @@ def closed_form(problem: Problem, seed: Any, order: int, tol) -> ClosedForm:
         )
     try:
         with S.time_limit(tol.sym_timeout):
-            return _derive(problem, seed, order, shapes)
+            return _derive(problem, seed, order, shapes, tol.simplify)
     except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
         return ClosedForm(False, str(err))
     except (
@@ -56,7 +56,9 @@ def closed_form(problem: Problem, seed: Any, order: int, tol) -> ClosedForm:
         return ClosedForm(False, f"SymPy could not derive it: {err}")
 
 
-def _derive(problem: Problem, seed: Any, order: int, shapes: dict) -> ClosedForm:
+def _derive(
+    problem: Problem, seed: Any, order: int, shapes: dict, simplify: bool = True
+) -> ClosedForm:
     from diffcli import symbolic as S
 
     sp = S.sympy()
@@ -79,7 +81,7 @@ def _derive(problem: Problem, seed: Any, order: int, shapes: dict) -> ClosedForm
     f = sp.sympify(f)
     result = ClosedForm(True, value=value)
     result.gradient = S.tidy_all(
-        {n: S.gradient(f, symbols[n], frozen) for n in symbols}
+        {n: S.gradient(f, symbols[n], frozen) for n in symbols}, simplify
     )
     names = list(symbols)
     if order == 2:
@@ -158,7 +160,11 @@ def _at_point(
                 symbols[n].ravel(), np.ndindex(symbols[n].shape), strict=True
             )
         }
-        out = [np.vectorize(lambda e: e.subs(subs), otypes=[object])(g) for g in groups]
+        at_point = np.vectorize(
+            lambda e: S.sympy().sympify(e).subs(subs), otypes=[object]
+        )
+        out = [at_point(g) for g in groups]
+        result.value = at_point(result.value)  # symbolic: show it at the point
         flat = None
     result.gradient_at = dict(zip(names, out[: len(names)], strict=True))
     rest = out[len(names) :]
