@@ -28,6 +28,7 @@ class Tolerances:
     sym_max_elements: int = 512
     sym_timeout: float = 10.0
     fd_max_elements: int = 2000
+    simplify: bool = True  # tidy the closed forms for display; batch never shows them
 
 
 @dataclass
@@ -140,11 +141,11 @@ def grad_problem(
 
 
 def _uses_detach(problem: Problem) -> bool:
-    from diffcli.parse import Call, _walk
+    from diffcli.tree import Call, walk
 
     if problem.tree is None:
         return False
-    return any(isinstance(n, Call) and n.func == "detach" for n in _walk(problem.tree))
+    return any(isinstance(n, Call) and n.func == "detach" for n in walk(problem.tree))
 
 
 def grad_function(

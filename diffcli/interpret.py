@@ -172,13 +172,13 @@ class _Walk:
         return self.integer(item)
 
     def integer(self, e: P.Expr) -> int:
-        value = P._literal(e)
+        value = P.literal(e)
         if value is None or (isinstance(value, float) and not value.is_integer()):
             raise self.error(f"'{e}' must be a constant integer here", e)
         return int(value)
 
     def number_arg(self, e: P.Expr) -> float:
-        value = P._literal(e)
+        value = P.literal(e)
         if value is None:
             raise self.error(f"'{e}' must be a constant number here", e)
         return float(value)

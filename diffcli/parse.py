@@ -14,10 +14,27 @@ import math
 import re
 import sys
 import warnings
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from diffcli.errors import ExprError
+from diffcli.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
+    Binary,
+    Call,
+    Compare,
+    Const,
+    Expr,
+    Index,
+    ListExpr,
+    Name,
+    Num,
+    Slice,
+    Unary,
+    children,
+    free_names,
+    integer,
+    literal,
+    walk,
+)
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -60,140 +77,6 @@ FUNCTIONS: dict[str, Signature] = {
 }
 # Positional arguments after the first that may also be given by keyword.
 _POSITIONAL_KW = {"max": ("dim",), "min": ("dim",), "clamp": ("min", "max")}
-
-
-class _Node:
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return _fmt(self)
-
-
-def _span() -> int:
-    return field(default=0, compare=False)  # equality is structural, not positional
-
-
-@dataclass(frozen=True, slots=True)
-class Num(_Node):
-    value: int | float
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Const(_Node):
-    name: str
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Name(_Node):
-    id: str
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Unary(_Node):
-    op: str
-    operand: Expr
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Binary(_Node):
-    op: str
-    left: Expr
-    right: Expr
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Compare(_Node):
-    op: str
-    left: Expr
-    right: Expr
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Call(_Node):
-    func: str
-    args: tuple[Expr, ...]
-    kwargs: tuple[tuple[str, Expr], ...] = ()
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class ListExpr(_Node):
-    items: tuple[Expr, ...]
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Slice(_Node):
-    lower: Expr | None
-    upper: Expr | None
-    step: Expr | None
-    col: int = _span()
-    end: int = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Index(_Node):
-    value: Expr
-    items: tuple[Expr | Slice, ...]
-    col: int = _span()
-    end: int = _span()
-
-
-Expr = Num | Const | Name | Unary | Binary | Compare | Call | ListExpr | Index
-
-_PREC = {"+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "**": 5}
-
-
-def _prec(e: object) -> int:
-    if isinstance(e, Compare):
-        return 1
-    if isinstance(e, Binary):
-        return _PREC[e.op]
-    if isinstance(e, Unary) or (isinstance(e, Num) and e.value < 0):
-        return 4
-    return 6
-
-
-def _fmt(e: object) -> str:
-    """Canonical text with only the parentheses Python's grammar needs."""
-    par = lambda x, need: f"({_fmt(x)})" if need else _fmt(x)
-    if isinstance(e, Num):
-        return repr(e.value)
-    if isinstance(e, Const | Name):
-        return e.name if isinstance(e, Const) else e.id
-    if isinstance(e, Unary):
-        return e.op + par(e.operand, _prec(e.operand) < 4)
-    if isinstance(e, Binary) and e.op == "**":
-        return f"{par(e.left, _prec(e.left) <= 5)}**{par(e.right, _prec(e.right) < 4)}"
-    if isinstance(e, Binary | Compare):
-        p = _prec(e)  # left-associative; comparisons never chain
-        left = par(e.left, _prec(e.left) < p + isinstance(e, Compare))
-        return f"{left} {e.op} {par(e.right, _prec(e.right) <= p)}"
-    if isinstance(e, Call):
-        parts = [_fmt(a) for a in e.args] + [f"{k}={_fmt(v)}" for k, v in e.kwargs]
-        return f"{e.func}({', '.join(parts)})"
-    if isinstance(e, ListExpr):
-        return f"[{', '.join(_fmt(i) for i in e.items)}]"
-    if isinstance(e, Slice):
-        bounds = ["" if b is None else _fmt(b) for b in (e.lower, e.upper, e.step)]
-        return ":".join(bounds if e.step is not None else bounds[:2])
-    if isinstance(e, Index):
-        return f"{par(e.value, _prec(e.value) < 6)}[{', '.join(map(_fmt, e.items))}]"
-    raise TypeError(f"not an expression node: {e!r}")
 
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -277,46 +160,6 @@ def _syntax_error(e: SyntaxError, text: str, lead: int) -> ExprError:
             f"missing operator or ',' in '{text[col:end]}'", text, col, end
         )
     return ExprError(f"unexpected '{text[col:end].strip()}'", text, col, end)
-
-
-def _literal(e: Expr, memo: dict | None = None) -> float | int | None:
-    """Value of a numeric constant expression, or None; never raises.
-
-    ``memo`` (node id -> value) keeps exponent checks on nested ``**`` linear.
-    """
-    if memo is not None and id(e) in memo:
-        return memo[id(e)]
-    v: float | int | None = None
-    if isinstance(e, Num):
-        v = e.value
-    elif isinstance(e, Const):
-        v = math.pi if e.name == "pi" else math.e
-    elif isinstance(e, Unary):
-        v = _literal(e.operand, memo)
-        v = None if v is None else (-v if e.op == "-" else v)
-    elif isinstance(e, Binary) and e.op != "@":
-        a = _literal(e.left, memo)
-        b = None if a is None else _literal(e.right, memo)
-        try:
-            if a is None or b is None:
-                v = None
-            elif e.op in "+-*":
-                a, b = float(a), float(b)
-                v = a + b if e.op == "+" else a - b if e.op == "-" else a * b
-            else:
-                v = a / b if e.op == "/" else math.pow(a, b)
-        except OverflowError:
-            v = math.inf
-        except (ValueError, ZeroDivisionError):
-            v = None
-    if memo is not None:
-        memo[id(e)] = v
-    return v
-
-
-def _int(e: Expr) -> int | None:
-    v = _literal(e) if isinstance(e, Num | Unary) else None
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 class _Converter:
@@ -417,7 +260,7 @@ class _Converter:
         return Binary(op, left, right, *sp)
 
     def check_exponent(self, e: Expr) -> None:
-        v = _literal(e, self.memo)
+        v = literal(e, self.memo)
         if v is not None and abs(v) > MAX_EXPONENT:
             msg = f"exponent {e} is too large (limit {MAX_EXPONENT})"
             raise self.error(msg, (e.col, e.end))
@@ -497,16 +340,16 @@ class _Converter:
         d = kw.get("dim")
         dims += list(d.items) if isinstance(d, ListExpr) else [] if d is None else [d]
         for d in dims:
-            if _int(d) is None:
+            if integer(d) is None:
                 hint = f" (use {name}imum(a, b) elementwise)" * (name in ("max", "min"))
                 msg = f"{name}(): dim must be an integer, got '{d}'{hint}"
                 raise self.error(msg, (d.col, d.end))
-        if "keepdim" in kw and _literal(kw["keepdim"]) not in (0, 1):
+        if "keepdim" in kw and literal(kw["keepdim"]) not in (0, 1):
             raise self.error(f"{name}(): keepdim must be True or False", sp)
         if name == "pow":
             self.check_exponent(args[1])
         if name in ("ones", "zeros", "eye", "linspace"):
-            sizes = [_int(a) for a in (args[2:] if name == "linspace" else args)]
+            sizes = [integer(a) for a in (args[2:] if name == "linspace" else args)]
             if any(n is None or n < 0 for n in sizes):
                 raise self.error(f"{name}() sizes must be non-negative integers", sp)
             count = math.prod(sizes) * (
@@ -541,42 +384,10 @@ def parse(text: str) -> Expr:
         raise ExprError(_too_deep(), text) from None
 
 
-def _children(e: Expr | Slice) -> list[Expr | Slice | None]:
-    match e:
-        case Unary():
-            return [e.operand]
-        case Binary() | Compare():
-            return [e.left, e.right]
-        case Call():
-            return [*e.args, *(v for _, v in e.kwargs)]
-        case ListExpr():
-            return list(e.items)
-        case Index():
-            return [e.value, *e.items]
-        case Slice():
-            return [e.lower, e.upper, e.step]
-    return []
-
-
-def _walk(expr: Expr | Slice) -> list[Expr | Slice]:
-    """Nodes in source order (pre-order, left to right), iteratively."""
-    out, stack = [], [expr]
-    while stack:
-        e = stack.pop()
-        out.append(e)
-        stack.extend(k for k in reversed(_children(e)) if k is not None)
-    return out
-
-
-def free_names(expr: Expr) -> list[str]:
-    """Variable names in order of first appearance (constants excluded)."""
-    return list(dict.fromkeys(n.id for n in _walk(expr) if isinstance(n, Name)))
-
-
 def parse_value(text: str) -> Expr:
     """Parse a value: like parse(), but naming a variable is an error."""
     expr = parse(text)
-    for n in _walk(expr):
+    for n in walk(expr):
         if isinstance(n, Name):
             msg = f"'{n.id}' is not a value: values may not name variables"
             raise ExprError(msg, text, n.col, n.end)
