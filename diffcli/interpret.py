@@ -17,18 +17,7 @@ from diffcli.errors import DiffcliError, ExprError
 
 BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}
 COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
-ELEMENTWISE = {
-    "sin",
-    "cos",
-    "tan",
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-    "tanh",
-    "sigmoid",
-    "relu",
-}
+ELEMENTWISE = frozenset(P.ELEMENTWISE)
 MAX_ELEMENTS = P.MAX_CONSTRUCTED_ELEMENTS
 
 

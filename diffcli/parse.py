@@ -54,10 +54,11 @@ class Signature(NamedTuple):
 
 
 _RED = frozenset({"dim", "keepdim"})
-_ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid")
-_ELEMENTWISE += ("relu",)
+# Functions of one argument that map element by element: each is a primitive.
+ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid")
+ELEMENTWISE += ("relu",)
 FUNCTIONS: dict[str, Signature] = {
-    **dict.fromkeys(_ELEMENTWISE, Signature(1, 1)),
+    **dict.fromkeys(ELEMENTWISE, Signature(1, 1)),
     "pow": Signature(2, 2),
     "sum": Signature(1, 1, _RED),
     "mean": Signature(1, 1, _RED),
