@@ -1,11 +1,13 @@
-"""Batch benchmark: cases per second through runner.run_cases, one and two workers.
+"""Batch benchmark: cases per second through runner.run_cases, one and two workers,
+and the command line ``diffcli check FILE --json`` end to end.
 
 A script, not a test: it prints each figure with its target and PASS/MISS and
 always exits 0.
 
     python benchmarks/bench_batch.py                # 1000 cases
     python benchmarks/bench_batch.py --cases 200
-    python benchmarks/bench_batch.py --json
+    python benchmarks/bench_batch.py --before       # also simplify on (slow)
+    python benchmarks/bench_batch.py --no-cli --json
 
 N scalar cases (polynomials, sin/exp/log/tanh combinations; one to three
 variables) are generated with a fixed seed and written to a temporary TOML
@@ -17,6 +19,14 @@ Worker start-up: run_cases calls runner.warm_up() before forking, which imports
 SymPy and pushes one case through the check, so no worker imports SymPy (or
 its lazily loaded parts) again.  The figures below time run_cases after one
 warm-up, as a long batch sees it; the warm-up itself is reported separately.
+
+End to end: ``python -m diffcli check generated.toml --jobs N --json`` in a
+fresh process, so it includes start-up (imports, warm-up) and writing every
+JSON line; the lines are counted and the summary line read back.
+
+``--before``: batch runs skip SymPy's simplify of the closed forms
+(``batch.SIMPLIFY = False``: it is most of a case's time and batch never shows
+them).  This also times jobs=1 with it on, as it was, for the before/after.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -34,7 +45,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from diffcli import runner
+from diffcli import batch, runner
 from diffcli.batch import load
 
 TARGET_SPEEDUP = 1.7
@@ -92,11 +103,31 @@ def run(cases: list, jobs: int) -> tuple[float, float, Counter]:
     return perf_counter() - t0, children_cpu() - cpu, statuses
 
 
+def run_cli(path: Path, jobs: int) -> tuple[float, int, dict]:
+    """Wall seconds of ``diffcli check PATH --jobs N --json`` in a fresh process,
+    the number of case lines and the summary."""
+    command = [sys.executable, "-m", "diffcli", "check", str(path), "--json"]
+    t0 = perf_counter()
+    done = subprocess.run(
+        [*command, "--jobs", str(jobs)], capture_output=True, text=True, check=False
+    )
+    seconds = perf_counter() - t0
+    lines = done.stdout.splitlines()
+    summary = json.loads(lines[-1]) if lines else {"exit": done.returncode}
+    return seconds, len(lines) - 1, summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--no-cli", action="store_true", help="skip the end-to-end CLI runs"
+    )
+    parser.add_argument(
+        "--before", action="store_true", help="also time jobs=1 with simplify on"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,12 +143,30 @@ def main() -> None:
         seconds: dict[int, list[float]] = {1: [], 2: []}
         cpu: dict[int, list[float]] = {1: [], 2: []}
         statuses: dict[int, Counter] = {}
+        cli: dict[int, list[float]] = {1: [], 2: []}
+        cli_summary: dict[int, Any] = {}
         for _ in range(args.repeats):  # interleaved against drifting load
             for jobs in (1, 2):
                 s, c, statuses[jobs] = run(cases, jobs)
                 seconds[jobs].append(s)
                 cpu[jobs].append(c)
                 print(f"  jobs={jobs}: {s:.2f} s", file=sys.stderr, flush=True)
+                if not args.no_cli:
+                    s, n, cli_summary[jobs] = run_cli(path, jobs)
+                    cli[jobs].append(s)
+                    print(
+                        f"  cli jobs={jobs}: {s:.2f} s, {n} lines",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        before = None
+        if args.before:
+            batch.SIMPLIFY = True  # the workers are forked: they see it
+            try:
+                before, _, before_statuses = run(cases, 1)
+            finally:
+                batch.SIMPLIFY = False
+            print(f"  simplify on, jobs=1: {before:.2f} s", file=sys.stderr)
 
     rate = {j: args.cases / statistics.median(s) for j, s in seconds.items()}
     speedup = rate[2] / rate[1]
@@ -139,6 +188,16 @@ def main() -> None:
         "target_speedup": TARGET_SPEEDUP,
         "statuses": {j: dict(c) for j, c in statuses.items()},
     }
+    if not args.no_cli:
+        cli_rate = {j: args.cases / statistics.median(s) for j, s in cli.items()}
+        report["cli_seconds"] = cli
+        report["cli_cases_per_second"] = cli_rate
+        report["cli_speedup"] = cli_rate[2] / cli_rate[1]
+        report["cli_summary"] = cli_summary
+    if before is not None:
+        report["simplify_on_jobs1_cases_per_second"] = args.cases / before
+        report["simplify_off_speedup_jobs1"] = rate[1] / (args.cases / before)
+        report["simplify_on_statuses"] = dict(before_statuses)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -156,6 +215,20 @@ def main() -> None:
         )
     verdict = "PASS" if speedup >= TARGET_SPEEDUP else "MISS"
     print(f"  speedup jobs=2 / jobs=1: {speedup:.2f}x  (target >= 1.7x)  {verdict}")
+    if not args.no_cli:
+        cli_rate = report["cli_cases_per_second"]
+        for jobs in (1, 2):
+            print(
+                f"  cli `diffcli check --jobs {jobs} --json`: "
+                f"{cli_rate[jobs]:7.1f} cases/s end to end  {cli_summary[jobs]}"
+            )
+        print(f"  cli speedup jobs=2 / jobs=1: {report['cli_speedup']:.2f}x")
+    if before is not None:
+        print(
+            f"  simplify on (before), jobs=1: "
+            f"{report['simplify_on_jobs1_cases_per_second']:7.1f} cases/s; "
+            f"off is {report['simplify_off_speedup_jobs1']:.1f}x faster"
+        )
     if busy[2] < 1.8:
         print(
             f"  note: the two workers had {busy[2]:.2f} cores between them: "

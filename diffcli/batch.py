@@ -38,6 +38,11 @@ DEFAULT_KEYS = {"rtol", "atol", "check"}
 EXPECT_KEYS = {"value", "gradient", "hessian"}
 
 
+# SymPy's simplify of the closed forms is most of a case's time, and batch only
+# checks them, never shows them (benchmarks/bench_batch.py --before sets it).
+SIMPLIFY = False
+
+
 class BatchFileError(DiffcliError):
     """The file itself could not be read (missing, unreadable, not TOML)."""
 
@@ -261,12 +266,14 @@ def run_case(case: Case) -> CaseResult:
             case.seed,
             case.order,
             case.check,
-            Tolerances(),
+            Tolerances(simplify=SIMPLIFY),
         )
     except ExprError as err:
         result.message = err.render()
     except DiffcliError as err:
         result.message = str(err)
+    except Exception as err:  # a bug in one case must not take the others down
+        result.message = f"internal error: {type(err).__name__}: {err}"
     else:
         if r.value is None:  # a name without a value: nothing numeric to check
             result.message = r.check.reason or "the expression has no numeric value"
@@ -348,6 +355,7 @@ def to_json(result: CaseResult) -> dict:
         "gradient": jsonable(result.gradient),
         "max_abs_err": jsonable(result.max_abs_err),
         "message": result.message,
+        "file": result.file,  # names may repeat across files
     }
     if result.hessian is not None:
         out["hessian"] = jsonable(result.hessian)

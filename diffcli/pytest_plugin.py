@@ -46,7 +46,8 @@ class DiffcheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
         if isinstance(excinfo.value, DiffcheckFailure):
-            return f"{self.case.expr}\n{excinfo.value}"
+            # the message first: pytest's short summary shows the first line
+            return f"{excinfo.value}\nexpr: {self.case.expr}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):

@@ -7,17 +7,19 @@ sharing render.py's pieces so numbers and verdicts look the same everywhere.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from diffcli.batch import CaseResult
 from diffcli.jsonout import jsonable, number_text
 from diffcli.minimize import MinimizeResult
 from diffcli.render import assignments_text, header, status_text
+
+if TYPE_CHECKING:  # annotations only: minimize's output need not load batch
+    from diffcli.batch import CaseResult
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 CASE_STATUS = {"ok": "ok", "fail": "mismatch", "error": "mismatch"}
@@ -31,10 +33,8 @@ def sparkline(values: list[float], width: int = 60) -> str:
     decades); non-finite values show as '!'."""
     if not values:
         return ""
-    picks = [
-        values[round(i * (len(values) - 1) / max(width - 1, 1))]
-        for i in range(min(width, len(values)))
-    ]
+    n = min(width, len(values))
+    picks = [values[round(i * (len(values) - 1) / max(n - 1, 1))] for i in range(n)]
     finite = [v for v in picks if math.isfinite(v)]
     if not finite:
         return "!" * len(picks)
@@ -68,7 +68,7 @@ def minimize_view(result: MinimizeResult) -> Group:
         header(
             [
                 ("minimize", result.expr),
-                ("optimizer", f"{result.optimizer}, lr {result.settings.get('lr'):g}"),
+                ("optimizer", _settings_text(result)),
             ]
         ),
         Text(""),
@@ -93,6 +93,23 @@ def minimize_view(result: MinimizeResult) -> Group:
     return Group(*parts)
 
 
+def _settings_text(result: MinimizeResult) -> str:
+    """``adam, lr 0.05, betas 0.9, 0.999``: only the settings the optimizer uses."""
+    s = result.settings
+    parts = [result.optimizer]
+    if s.get("lr") is not None:
+        parts.append(f"lr {s['lr']:g}")
+    if result.optimizer in ("momentum", "nesterov") and s.get("momentum") is not None:
+        parts.append(f"momentum {s['momentum']:g}")
+    if result.optimizer == "adam" and s.get("betas"):
+        parts.append("betas " + ", ".join(f"{b:g}" for b in s["betas"]))
+    if s.get("weight_decay"):
+        parts.append(f"weight decay {s['weight_decay']:g}")
+    if s.get("tol") is not None:
+        parts.append(f"tol {s['tol']:g}")
+    return ", ".join(parts)
+
+
 def _logged(result: MinimizeResult) -> bool:
     values = [v for v in result.curve if math.isfinite(v)]
     return bool(values) and min(values) > 0 and max(values) / min(values) > 100
@@ -100,9 +117,8 @@ def _logged(result: MinimizeResult) -> bool:
 
 def stationary_view(result: MinimizeResult) -> RenderableType:
     if result.stationary_points is None:
-        return Text(
-            f"stationary points: not found ({result.symbolic_reason})", style="dim"
-        )
+        why = result.symbolic_reason or "not computed"
+        return Text(f"stationary points: not listed ({why})", style="dim")
     if not result.stationary_points:
         return Text(
             "stationary points: SymPy finds none (grad f = 0 has no isolated "
@@ -133,6 +149,11 @@ def stationary_view(result: MinimizeResult) -> RenderableType:
 
 
 def minimize_json(result: MinimizeResult) -> dict[str, Any]:
+    """The issue's contract: stationary_points is a list of {name: value}
+    objects; their kinds and values are the parallel lists stationary_kinds
+    and stationary_values (null, like it, when SymPy was not asked or could
+    not solve; symbolic_reason says which)."""
+    found = result.stationary_points
     return {
         "expr": result.expr,
         "optimizer": result.optimizer,
@@ -151,11 +172,19 @@ def minimize_json(result: MinimizeResult) -> dict[str, Any]:
             for r in result.history
         ],
         "stationary_points": None
-        if result.stationary_points is None
-        else [
-            {"point": jsonable(s.point), "kind": s.kind, "value": jsonable(s.value)}
-            for s in result.stationary_points
-        ],
+        if found is None
+        else [jsonable(s.point) for s in found],
+        # extras beside the contract, parallel to stationary_points (so that
+        # its items hold the variables only): each point's kind and value, and
+        # the index of the minimum nearest to where descent stopped
+        "stationary_kinds": None if found is None else [s.kind for s in found],
+        "stationary_values": None
+        if found is None
+        else [jsonable(s.value) for s in found],
+        "nearest_minimum": next(
+            (i for i, s in enumerate(found or ()) if s is result.nearest_minimum),
+            None,
+        ),
         "distance_to_minimum": jsonable(result.distance_to_minimum),
         "diverged_at": result.diverged_at,
         "symbolic_reason": result.symbolic_reason,
@@ -171,12 +200,20 @@ def case_status(status: str) -> Text:
 
 
 def batch_table(results: list[CaseResult]) -> Table:
+    """One row per case: name (and, when not ok, its message), verdict, largest
+    error, time.  Fits 80 columns: only the case column wraps.  Results from
+    several files get a heading row per file, as names may repeat."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("case", overflow="fold", ratio=3)
+    table.add_column("case", overflow="fold", ratio=1)
     table.add_column("verdict", no_wrap=True)
     table.add_column("max err", justify="right", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
+    several = len({r.file for r in results}) > 1
+    file = None
     for r in results:
+        if several and r.file != file:
+            file = r.file
+            table.add_row(Text(file, style="bold"))
         name = Text(r.name)
         if r.status != "ok" and r.message:
             name.append("\n" + r.message, style="dim")
@@ -196,19 +233,31 @@ def summary(results: list[CaseResult]) -> dict[str, int]:
     return counts
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def summary_text(
-    counts: dict[str, int], seconds: float, interrupted: bool = False
+    counts: dict[str, int],
+    seconds: float,
+    interrupted: bool = False,
+    not_run: int = 0,
+    unreadable: int = 0,
 ) -> Text:
-    total = sum(counts.values())
-    text = Text(f"{total} case{'s' * (total != 1)}: ")
+    """``21 cases: 21 ok, 0 failed, 0 errors in 1.02s``, and what did not run."""
+    text = Text(_plural(sum(counts.values()), "case") + ": ")
     text.append(f"{counts['ok']} ok", style="green" if counts["ok"] else "")
     text.append(", ")
     text.append(f"{counts['fail']} failed", style="bold red" if counts["fail"] else "")
     text.append(", ")
     text.append(
-        f"{counts['error']} errors", style="bold red" if counts["error"] else ""
+        _plural(counts["error"], "error"), style="bold red" if counts["error"] else ""
     )
     text.append(f" in {seconds:.2f}s")
+    if not_run:
+        text.append(f"; {not_run} not run", style="yellow")
+    if unreadable:
+        text.append(f"; {_plural(unreadable, 'file')} unreadable", style="bold red")
     if interrupted:
         text.append("  (interrupted)", style="yellow")
     return text
