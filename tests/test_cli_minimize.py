@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from diffcli import symbolic
+from diffcli import stationary, symbolic
 from diffcli.cli import main
 from diffcli.cli import minimize as cmd
 
@@ -424,7 +424,7 @@ def test_solve_really_times_out():
 
 
 def without_fork(monkeypatch):
-    monkeypatch.setattr(cmd, "_can_fork", lambda: False)
+    monkeypatch.setattr(stationary, "can_fork", lambda: False)
 
 
 def test_solve_in_process_gives_the_same_answer(monkeypatch):
@@ -435,22 +435,23 @@ def test_solve_in_process_gives_the_same_answer(monkeypatch):
     assert out(*args) == out(*args)
 
 
-@pytest.mark.skipif(not cmd._can_fork(), reason="solves in-process here")
+@pytest.mark.skipif(not stationary.can_fork(), reason="solves in-process here")
 def test_the_child_is_reaped_and_a_failed_one_replaced(monkeypatch):
     children = []
-    real = cmd._Solver._fork
+    real = stationary.BesideSolver._fork
 
     def fork(self):
         real(self)
         children.append(self.pid)
 
-    monkeypatch.setattr(cmd._Solver, "_fork", fork)
+    monkeypatch.setattr(stationary.BesideSolver, "_fork", fork)
     assert data(*SEED_RUN)["stationary_kinds"] == ["minimum"]
     (pid,) = children
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
     # a child that dies without an answer: the parent solves in-process
-    monkeypatch.setattr(cmd._Solver, "_child", lambda self, write: os._exit(3))
+    die = lambda self, write: os._exit(3)
+    monkeypatch.setattr(stationary.BesideSolver, "_child", die)
     assert data(*SEED_RUN)["stationary_points"] == [{"x": 1.0}]
     # an error in the descent kills and reaps the child
     cli("x**2", "--at", "x=[1,2]", code=2)

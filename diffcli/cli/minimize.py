@@ -9,14 +9,10 @@ the command runs, SymPy only for the stationary points (never with --no-solve).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import pickle
-import signal
 import sys
 from time import perf_counter
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -109,99 +105,6 @@ class _ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
-
-
-class _Solver:
-    """SymPy's stationary points, found beside the descent when it can be.
-
-    Importing SymPy and solving take about as long as 10,000 steps of a small
-    expression, and neither needs the other; on Linux with two or more CPUs a
-    forked child does the solve while this process descends, and hands back
-    the pickled answer through a pipe (0.15-0.3 s off the whole command).
-    Elsewhere, or if the child fails in any way, result() solves in-process:
-    the answer is the same either way (the very same function).  The child
-    ignores Ctrl-C, writes nothing to the terminal and never returns into
-    click: it ends with os._exit.  close() reaps it, killing it if need be.
-    """
-
-    def __init__(self, problem: Any, timeout: float) -> None:
-        self.problem, self.timeout = problem, timeout
-        self.pid: int | None = None
-        self.pipe: int | None = None
-        if _can_fork():
-            self._fork()
-
-    def _fork(self) -> None:
-        import warnings
-
-        read, write = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns about fork() in a process with threads: here
-            # those are OpenBLAS's workers, which it re-creates after a fork.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                pid = os.fork()
-            except OSError:  # out of processes or memory: solve in-process
-                os.close(read)
-                os.close(write)
-                return
-        if pid == 0:  # the child
-            os.close(read)
-            self._child(write)
-        os.close(write)
-        self.pid, self.pipe = pid, read
-
-    def _child(self, write: int) -> NoReturn:
-        code = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
-            quiet = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(quiet, 1)
-            os.dup2(quiet, 2)
-            from diffcli.minimize import solve_stationary
-
-            answer = pickle.dumps(solve_stationary(self.problem, self.timeout))
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(answer)
-            code = 0
-        finally:
-            os._exit(code)
-
-    def result(self) -> tuple[Any, str | None]:
-        """(stationary points or None, the reason if None), waiting if needed."""
-        answer = None
-        if self.pipe is not None:
-            with os.fdopen(self.pipe, "rb") as pipe:
-                self.pipe = None
-                data = pipe.read()
-            self.close()
-            with contextlib.suppress(Exception):
-                answer = pickle.loads(data) if data else None
-        if answer is None:
-            from diffcli.minimize import solve_stationary
-
-            answer = solve_stationary(self.problem, self.timeout)
-        return answer
-
-    def close(self) -> None:
-        """Reap the child (killed if still solving) and close the pipe."""
-        if self.pipe is not None:
-            os.close(self.pipe)
-            self.pipe = None
-        if self.pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-            self.pid = None
-
-
-def _can_fork() -> bool:
-    """Linux (fork without exec is unsafe with macOS's frameworks) with a
-    second CPU to run the child on."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
-        return False
-    return len(os.sched_getaffinity(0)) > 1
 
 
 def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
@@ -331,12 +234,14 @@ def minimize(
             steps=steps,
             tol=tol,
             every=every,
-            solve=False,  # the _Solver's job, beside the descent
+            solve=False,  # the BesideSolver's job, beside the descent
         )
         problem = prepare(expr, points, lets)  # bad input: exit 2, nothing started
         solver = None
         if not no_solve and not problem.free:
-            solver = _Solver(problem, solve_timeout)
+            from diffcli.stationary import BesideSolver
+
+            solver = BesideSolver(problem, solve_timeout)
         try:
             bar = _bar(json_mode, steps)
             if bar is None:
