@@ -14,6 +14,7 @@ import numpy as np
 
 from diffcli import witness as W
 from diffcli.closed_form import ClosedForm, closed_form
+from diffcli.errors import ExprError
 from diffcli.problem import Problem, Values, prepare, prepare_function
 
 
@@ -96,9 +97,9 @@ def grad_problem(
     tol: Tolerances = Tolerances(),
 ) -> GradResult:
     if order < 1:
-        raise W.usage(f"order must be at least 1, got {order}")
+        raise ExprError(f"order must be at least 1, got {order}")
     if order > 2 and (len(problem.wrt) != 1 or problem.shape_of(problem.wrt[0])):
-        raise W.usage(
+        raise ExprError(
             f"order {order} needs exactly one scalar variable; "
             "order 2 gives the Hessian of several"
         )
@@ -189,7 +190,7 @@ def jacobian(
     problem = prepare(text, at, let, wrt)
     if not problem.numeric:
         missing = [n for n in problem.free + problem.wrt if n not in problem.point]
-        raise W.usage(
+        raise ExprError(
             f"the Jacobian needs a value for every name; missing: {', '.join(missing)}"
         )
     value = W.engine(problem, "ones", 1).value

@@ -17,11 +17,6 @@ from diffcli.errors import ExprError
 from diffcli.problem import NonScalarOutput, Problem, to_value
 from diffcli.tensor import Tensor
 
-
-def usage(message: str) -> ExprError:
-    return ExprError(message)
-
-
 # --- the engine -------------------------------------------------------------
 
 
@@ -35,11 +30,13 @@ class Engine:
     derivatives: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_array(problem: Problem, seed: Any) -> np.ndarray | None:
+def seed_array(problem: Problem, seed: Any) -> np.ndarray | str | None:
+    """The seed as an array; ``"ones"`` stays a word until the value's shape
+    is known."""
     if seed is None:
         return None
     if isinstance(seed, str) and seed.strip() == "ones":
-        return "ones"  # type: ignore[return-value]  # resolved against the value
+        return "ones"
     return to_value("seed", seed)
 
 
