@@ -104,7 +104,7 @@ def grad_problem(
             "order 2 gives the Hessian of several"
         )
     engine = W.engine(problem, seed, order) if problem.numeric else None
-    seed_array = engine.seed if engine else W.seed_array(problem, seed)
+    seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
     if check and engine:
         fd = (
@@ -189,9 +189,9 @@ def jacobian(
     """One vector-Jacobian product per output element, each cross-checked."""
     problem = prepare(text, at, let, wrt)
     if not problem.numeric:
-        missing = [n for n in problem.free + problem.wrt if n not in problem.point]
         raise ExprError(
-            f"the Jacobian needs a value for every name; missing: {', '.join(missing)}"
+            "the Jacobian needs a value for every name; missing: "
+            + ", ".join(problem.missing)
         )
     value = W.engine(problem, "ones", 1).value
     rows = []
@@ -281,7 +281,7 @@ def judge(
     if not check:
         return Verdict("skipped", reason="checks turned off")
     if engine is None:
-        missing = [n for n in problem.free + problem.wrt if n not in problem.point]
+        missing = problem.missing
         return Verdict(
             "skipped",
             reason=f"{', '.join(missing)} "

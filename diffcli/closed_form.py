@@ -100,14 +100,9 @@ def _derive(
 def _replay(problem: Problem, symbols: dict) -> np.ndarray:
     """Run the user's function once and replay its recorded graph in SymPy."""
     from diffcli import symbolic as S
-    from diffcli.tensor import Tensor
+    from diffcli.witness import evaluate_at
 
-    tensors = {
-        n: Tensor._wrap(problem.point[n].copy()).requires_grad_() for n in symbols
-    }
-    names = {**{n: Tensor._wrap(v) for n, v in problem.fixed.items()}, **tensors}
-    with np.errstate(all="ignore"):
-        out = problem.evaluate(names)
+    out, tensors = evaluate_at(problem, {n: problem.point[n] for n in symbols})
     return S.replay(out, {tensors[n]: symbols[n] for n in symbols})
 
 

@@ -73,11 +73,8 @@ def _shape(size: tuple, keyword: Any = None) -> tuple[int, ...]:
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
-    return (
-        Tensor._wrap(array).requires_grad_(requires_grad)
-        if requires_grad
-        else (Tensor._wrap(array))
-    )
+    t = Tensor._wrap(array)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

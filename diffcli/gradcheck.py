@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.autograd import enable_grad, grad
+from diffcli.autograd import enable_grad, grad, no_grad
 from diffcli.errors import DiffcliError
 from diffcli.tensor import Tensor
 
@@ -23,8 +23,6 @@ def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> list[Tensor]:
 
 def numerical_jacobian(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-6):
     """d(flattened outputs)/d(each input), one column per input element."""
-    from diffcli.autograd import no_grad
-
     jacobians = []
     with no_grad():
         sizes = [o.numel() for o in _outputs(fn, inputs)]
@@ -111,7 +109,6 @@ def gradgradcheck(
 ) -> bool:
     """gradcheck of the backward pass itself (second order, via create_graph)."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    wrt = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outs = _outputs(fn, inputs)
     rng = np.random.default_rng(0)
     seeds = [Tensor(rng.standard_normal(o.shape)) for o in outs]
@@ -133,5 +130,4 @@ def gradgradcheck(
             g if g is not None else x * 0 for g, x in zip(grads, xs_wrt, strict=True)
         )
 
-    del wrt
     return gradcheck(first_order, inputs, eps, atol, rtol, raise_exception)

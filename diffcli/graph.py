@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from diffcli import autograd
+from diffcli import witness as W
 from diffcli.errors import ExprError
-from diffcli.problem import NonScalarOutput, Values, prepare, to_value
+from diffcli.problem import Values, prepare
 from diffcli.tensor import Tensor
 
 
@@ -53,9 +53,9 @@ def build_graph(
 
     problem = prepare(text, at, let)
     if not problem.numeric:
-        missing = [n for n in problem.free + problem.wrt if n not in problem.point]
         raise ExprError(
-            f"the graph needs a value for every name; missing: {', '.join(missing)}"
+            "the graph needs a value for every name; missing: "
+            + ", ".join(problem.missing)
         )
     leaves = {
         n: Tensor._wrap(v.copy()).requires_grad_() for n, v in problem.point.items()
@@ -63,7 +63,7 @@ def build_graph(
     consts = {n: Tensor._wrap(v) for n, v in problem.constants.items()}
     with np.errstate(all="ignore"):
         out = evaluate_numeric(problem.tree, {**consts, **leaves}, text)
-    seed_value = _seed(out, seed)
+    seed_value = W.seed_for(out, W.seed_array(seed))
     names = {id(t): n for n, t in {**consts, **leaves}.items()}
     tensors = _walk(out)
     index = {id(t): k for k, t in enumerate(tensors)}
@@ -79,23 +79,6 @@ def build_graph(
     return GraphResult(
         text, problem.point, problem.constants, out._data.copy(), seed_value, nodes
     )
-
-
-def _seed(out: Tensor, seed: Any) -> np.ndarray | None:
-    if seed is None:
-        if out.numel() != 1:
-            raise NonScalarOutput(tuple(out.shape))
-        return None
-    if isinstance(seed, str) and seed.strip() == "ones":
-        return np.ones(out.shape)
-    array = to_value("seed", seed)
-    try:
-        return np.broadcast_to(array, out.shape).copy()
-    except ValueError:
-        raise ExprError(
-            f"the seed has shape {array.shape} but the value has shape "
-            f"{tuple(out.shape)}"
-        ) from None
 
 
 def _inputs(t: Tensor) -> list[Tensor]:
@@ -120,14 +103,7 @@ def _gradients(out: Tensor, tensors: list[Tensor], seed) -> list[np.ndarray | No
     wanted = [t for t in tensors if t.requires_grad]
     if not out.requires_grad or not wanted:
         return [None] * len(tensors)
-    with np.errstate(all="ignore"):
-        gs = autograd.grad(
-            [out],
-            wanted,
-            None if seed is None else [seed],
-            retain_graph=True,
-            allow_unused=True,
-        )
+    gs = W.grads_or_none(out, wanted, seed)
     by_id = {id(t): g for t, g in zip(wanted, gs, strict=True)}
     return [
         None if by_id.get(id(t)) is None else by_id[id(t)]._data.copy() for t in tensors

@@ -91,10 +91,6 @@ def _dump(data: Any, indent: int, depth: int) -> str:
     return json.dumps(data, allow_nan=False)
 
 
-def error_json(message: str) -> dict[str, str]:
-    return {"error": message}
-
-
 # --- results ------------------------------------------------------------------------
 
 

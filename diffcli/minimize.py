@@ -20,6 +20,7 @@ from diffcli.errors import ExprError
 from diffcli.problem import Problem, Values, prepare
 from diffcli.tensor import Tensor
 from diffcli.trace import Trace
+from diffcli.witness import evaluate_at
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 BOUND = 1e150  # |value| beyond this counts as diverging
@@ -110,15 +111,8 @@ def minimize(
         )
     if steps < 0:
         raise ExprError(f"steps must be >= 0, got {steps}")
-    params = [
-        Tensor._wrap(problem.point[n].copy()).requires_grad_() for n in problem.wrt
-    ]
-    names = {
-        **{n: Tensor._wrap(v) for n, v in problem.constants.items()},
-        **dict(zip(problem.wrt, params, strict=True)),
-    }
-    with np.errstate(all="ignore"):
-        out = problem.evaluate(names)
+    out, tensors = evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
+    params = list(tensors.values())
     if out.numel() != 1:
         raise ExprError(
             f"minimize needs a scalar expression; this one has shape "
@@ -140,14 +134,9 @@ def minimize(
             # math, not numpy: np.isfinite on a float costs ~0.6 us, 2% of a step
             finite = math.isfinite(value) and math.isfinite(gnorm)
             if not finite or abs(value) > BOUND:
-                what = (
-                    "value"
-                    if not np.isfinite(value) or abs(value) > BOUND
-                    else ("gradient")
-                )
-                stop = (
-                    f"diverged at step {step}: the {what} became {_word(value, gnorm)}"
-                )
+                bad_value = not math.isfinite(value) or abs(value) > BOUND
+                what, bad = ("value", value) if bad_value else ("gradient", gnorm)
+                stop = f"diverged at step {step}: the {what} became {_word(bad)}"
                 diverged, taken = step, step
                 history.append(HistoryRow(step, value, gnorm))
                 for p, good in zip(params, last_good, strict=True):
@@ -254,8 +243,7 @@ def _norm(grads: list[np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
 
 
-def _word(value: float, gnorm: float) -> str:
-    bad = value if not np.isfinite(value) or abs(value) > BOUND else gnorm
+def _word(bad: float) -> str:
     return "nan" if np.isnan(bad) else ("inf" if np.isinf(bad) else f"{bad:.3g}")
 
 

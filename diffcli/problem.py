@@ -48,9 +48,14 @@ class Problem:
     function: Callable[..., Any] | None = None  # --func: Python code, not a tree
 
     @property
+    def missing(self) -> list[str]:
+        """Names with no value: the free ones, then variables given none."""
+        return [n for n in self.free + self.wrt if n not in self.point]
+
+    @property
     def numeric(self) -> bool:
         """Whether every name has a value, so the engine can run."""
-        return not self.free and all(n in self.point for n in self.wrt)
+        return not self.missing
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
         """The value with the engine, from the tree or the user's function."""

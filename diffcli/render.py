@@ -20,7 +20,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from diffcli.check import GradResult, JacobianResult, MultiResult, Tolerances, Verdict
+from diffcli.check import (
+    GradResult,
+    JacobianResult,
+    MultiResult,
+    Tolerances,
+    Verdict,
+    _close,
+)
 from diffcli.textfmt import (
     SUMMARY_THRESHOLD,
     array_text,
@@ -30,6 +37,7 @@ from diffcli.textfmt import (
     number_text,
     value_text,
 )
+from diffcli.witness import element_labels
 
 STATUS = {
     "ok": ("✓", "bold green"),
@@ -99,9 +107,7 @@ def variable_status(result: GradResult, name: str, tol: Tolerances) -> str:
         other = np.asarray(values[name])
         if other.dtype == object:
             continue
-        with np.errstate(all="ignore"):
-            close = np.isclose(engine, other, rtol=rtol, atol=atol, equal_nan=True)
-        if not np.all(close | (engine == other)):
+        if not np.all(_close(engine, other, rtol, atol)):
             return "mismatch"
         compared = True
     return "ok" if compared else overall
@@ -157,7 +163,7 @@ def closed_form_table(result: GradResult, latex: bool = False) -> Table | None:
         (label, expr_text(e, latex))
         for name in result.wrt
         for label, e in zip(
-            _labels(name, result.closed_form[name].shape),
+            element_labels(name, result.closed_form[name].shape),
             result.closed_form[name].ravel(),
             strict=True,
         )
@@ -270,12 +276,6 @@ def multi_view(
     return Group(*parts)
 
 
-def _labels(name: str, shape: tuple[int, ...]) -> list[str]:
-    from diffcli.witness import element_labels
-
-    return element_labels(name, shape)
-
-
 def jacobian_view(result: JacobianResult, latex: bool = False) -> Group:
     """One table per variable: rows are output elements, columns variable elements."""
     rows = [
@@ -285,9 +285,9 @@ def jacobian_view(result: JacobianResult, latex: bool = False) -> Group:
         ("value", value_text(result.value)),
     ]
     parts: list[RenderableType] = [header(rows)]
-    outs = _labels("f", result.value.shape)
+    outs = element_labels("f", result.value.shape)
     for name, block in result.jacobian.items():
-        cols = _labels(name, block.shape[result.value.ndim :])
+        cols = element_labels(name, block.shape[result.value.ndim :])
         parts += [Text(""), Text(f"Jacobian d f / d {name}", style="bold")]
         parts.append(
             _matrix(outs, cols, block.reshape(len(outs), len(cols)), number_text)

@@ -24,24 +24,25 @@ _ELLIPSIS = "..."
 # --- numbers and expressions --------------------------------------------------
 
 
-def number_text(value: Any, digits: int = 6) -> str:
-    """A number for people: %g with ``digits`` significant digits, nan/inf shown."""
-    v = float(value)
+def _nonfinite(v: float) -> str | None:
+    """nan and inf spelled out (the same for people and machines), else None."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return f"{v:.{digits}g}"
+    return None
+
+
+def number_text(value: Any, digits: int = 6) -> str:
+    """A number for people: %g with ``digits`` significant digits, nan/inf shown."""
+    v = float(value)
+    return _nonfinite(v) or f"{v:.{digits}g}"
 
 
 def exact_text(value: Any) -> str:
     """A number for machines: the shortest repr that reads back to the same float."""
     v = float(value)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return repr(v)
+    return _nonfinite(v) or repr(v)
 
 
 def expr_text(expr: Any, latex: bool = False) -> str:

@@ -44,8 +44,10 @@ class Trace:
         if self.output is None:
             return self.constant, [np.zeros_like(v) for v in values]
         vals: list[Any] = [_scalar(v) for v in values]
+        inputs_of: list[list[Any]] = []  # each op's inputs, kept for its rules
         for prim, args, params in self.program:
             inputs = [vals[a] if kind == "slot" else a for kind, a in args]
+            inputs_of.append(inputs)
             vals.append(prim.forward(*inputs, **params))
         grads: list[Any] = [None] * len(vals)
         out = vals[self.output]
@@ -55,7 +57,7 @@ class Trace:
             if g is None:
                 continue
             prim, args, params = self.program[k]
-            inputs = [vals[a] if kind == "slot" else a for kind, a in args]
+            inputs = inputs_of[k]
             for i, (kind, a) in enumerate(args):
                 if kind == "slot":
                     gi = input_grad(

@@ -30,7 +30,7 @@ class Engine:
     derivatives: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_array(problem: Problem, seed: Any) -> np.ndarray | str | None:
+def seed_array(seed: Any) -> np.ndarray | str | None:
     """The seed as an array; ``"ones"`` stays a word until the value's shape
     is known."""
     if seed is None:
@@ -40,7 +40,11 @@ def seed_array(problem: Problem, seed: Any) -> np.ndarray | str | None:
     return to_value("seed", seed)
 
 
-def _run(problem: Problem, point: dict[str, np.ndarray], grad_mode: bool = True):
+def evaluate_at(
+    problem: Problem, point: dict[str, np.ndarray], grad_mode: bool = True
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """The value at ``point`` (copied into leaves that require grad), and those
+    leaves; every other value is held fixed."""
     tensors = {
         n: Tensor._wrap(np.array(v)).requires_grad_(grad_mode) for n, v in point.items()
     }
@@ -49,7 +53,7 @@ def _run(problem: Problem, point: dict[str, np.ndarray], grad_mode: bool = True)
         return problem.evaluate(names), tensors
 
 
-def _seed_for(out: Tensor, seed: Any) -> np.ndarray | None:
+def seed_for(out: Tensor, seed: Any) -> np.ndarray | None:
     if isinstance(seed, str):
         return np.ones(out.shape)
     if seed is None:
@@ -68,12 +72,10 @@ def _seed_for(out: Tensor, seed: Any) -> np.ndarray | None:
     return seed
 
 
-def _grads(out: Tensor, tensors: dict[str, Tensor], seed, create_graph: bool):
-    wrt = list(tensors.values())
-    if not out.requires_grad:
-        return [Tensor._wrap(np.zeros_like(t._data)) for t in wrt]
+def grads_or_none(out: Tensor, wrt: list[Tensor], seed, create_graph: bool = False):
+    """``autograd.grad`` of ``out`` (graph kept, nan/inf quiet); None where unused."""
     with np.errstate(all="ignore"):
-        gs = autograd.grad(
+        return autograd.grad(
             [out],
             wrt,
             None if seed is None else [seed],
@@ -81,6 +83,13 @@ def _grads(out: Tensor, tensors: dict[str, Tensor], seed, create_graph: bool):
             create_graph=create_graph,
             allow_unused=True,
         )
+
+
+def _grads(out: Tensor, tensors: dict[str, Tensor], seed, create_graph: bool):
+    wrt = list(tensors.values())
+    if not out.requires_grad:
+        return [Tensor._wrap(np.zeros_like(t._data)) for t in wrt]
+    gs = grads_or_none(out, wrt, seed, create_graph)
     return [
         Tensor._wrap(np.zeros_like(t._data)) if g is None else g
         for g, t in zip(gs, wrt, strict=True)
@@ -89,15 +98,15 @@ def _grads(out: Tensor, tensors: dict[str, Tensor], seed, create_graph: bool):
 
 def gradient_at(problem: Problem, point: dict[str, np.ndarray], seed) -> np.ndarray:
     """The engine's flat gradient at another point (finite differences of it)."""
-    out, tensors = _run(problem, point)
-    gs = _grads(out, tensors, _seed_for(out, seed), False)
+    out, tensors = evaluate_at(problem, point)
+    gs = _grads(out, tensors, seed_for(out, seed), False)
     return np.concatenate([g._data.ravel() for g in gs]) if gs else np.zeros(0)
 
 
 def engine(problem: Problem, seed: Any, order: int) -> Engine:
     point = {n: problem.point[n] for n in problem.wrt}
-    out, tensors = _run(problem, point)
-    seed = _seed_for(out, seed_array(problem, seed))  # parse a seed given as text
+    out, tensors = evaluate_at(problem, point)
+    seed = seed_for(out, seed_array(seed))  # parse a seed given as text
     gs = _grads(out, tensors, seed, create_graph=order > 1)
     gradient = {n: g._data.copy() for n, g in zip(tensors, gs, strict=True)}
     labels = [lab for n in problem.wrt for lab in element_labels(n, point[n].shape)]
@@ -192,7 +201,7 @@ def finite_differences(
     seed = eng.seed
 
     def scalar(p):
-        out, _ = _run(problem, p, grad_mode=False)
+        out, _ = evaluate_at(problem, p, grad_mode=False)
         return float(np.sum(out._data * seed) if seed is not None else out._data)
 
     if order == 1:
@@ -253,7 +262,7 @@ def _shifted(point: dict, name: str, index: tuple, h: float) -> dict:
 
 
 def _nth(problem: Problem, point: dict, name: str, order: int) -> np.ndarray:
-    out, tensors = _run(problem, point)
+    out, tensors = evaluate_at(problem, point)
     g = out
     for k in range(order):
         if not g.requires_grad:
