@@ -82,7 +82,6 @@ class Primitive:
     vjps: tuple[Rule, ...] | Rule | None
     sympy: Callable[..., Any] | None
     torch: str | Callable[[tuple, dict], str]
-    saves_output: bool
     saves_inputs: bool
 
     @property
@@ -110,19 +109,16 @@ def prim(
     *,
     sympy=None,
     torch="",
-    saves_output=False,
     saves_inputs=True,
 ):
     """Declare a primitive in THE table.
 
-    ``saves_output``: the rules read ``ans``.  ``saves_inputs=False``: the rules
-    read only the inputs' shapes, so the node survives a backward that frees
-    saved values (as PyTorch's SumBackward0 does).
+    ``saves_inputs=False``: the rules read only the inputs' shapes, so the node
+    survives a backward that frees saved values (as PyTorch's SumBackward0 does).
+    Rules may always read ``ans``: a result is its own node and keeps its value.
     """
     torch = torch or name.capitalize() + "Backward0"
-    PRIMITIVES[name] = Primitive(
-        name, forward, vjps, sympy, torch, saves_output, saves_inputs
-    )
+    PRIMITIVES[name] = Primitive(name, forward, vjps, sympy, torch, saves_inputs)
     return PRIMITIVES[name]
 
 
@@ -151,9 +147,7 @@ prim(
     (lambda F, g, ans, x, y: g / y, lambda F, g, ans, x, y: -g * x / (y * y)),
     torch=_div_name,
 )
-prim(
-    "pow", operator.pow, (_pow_base, _pow_exponent), torch=_pow_name, saves_output=True
-)
+prim("pow", operator.pow, (_pow_base, _pow_exponent), torch=_pow_name)
 prim("neg", operator.neg, (lambda F, g, ans, x: -g,), saves_inputs=False)
 prim(
     "maximum",
@@ -180,7 +174,6 @@ prim(
     np.exp,
     (lambda F, g, ans, x: g * ans,),
     sympy=_sp_map("exp"),
-    saves_output=True,
 )
 prim("log", np.log, (lambda F, g, ans, x: g / x,), sympy=_sp_map("log"))
 prim("sin", np.sin, (lambda F, g, ans, x: g * F.cos(x),), sympy=_sp_map("sin"))
@@ -190,14 +183,12 @@ prim(
     np.tan,
     (lambda F, g, ans, x: g * (1 + ans * ans),),
     sympy=_sp_map("tan"),
-    saves_output=True,
 )
 prim(
     "sqrt",
     np.sqrt,
     (lambda F, g, ans, x: g / (2 * ans),),
     sympy=_sp_map("sqrt"),
-    saves_output=True,
 )
 prim("abs", np.abs, (lambda F, g, ans, x: g * F.sign(x),), sympy=_sp_map("Abs"))
 prim(
@@ -205,14 +196,12 @@ prim(
     np.tanh,
     (lambda F, g, ans, x: g * (1 - ans * ans),),
     sympy=_sp_map("tanh"),
-    saves_output=True,
 )
 prim(
     "sigmoid",
     _sigmoid,
     (lambda F, g, ans, x: g * (ans * (1 - ans)),),
     sympy=_sp_map(lambda sp, v: 1 / (1 + sp.exp(-v))),
-    saves_output=True,
 )
 prim(
     "relu",
@@ -273,7 +262,6 @@ prim(
     (_extreme_vjp,),
     sympy=_sp_reduce("Max"),
     torch=_extreme_name("Max"),
-    saves_output=True,
 )
 prim(
     "amin",
@@ -281,7 +269,6 @@ prim(
     (_extreme_vjp,),
     sympy=_sp_reduce("Min"),
     torch=_extreme_name("Min"),
-    saves_output=True,
 )
 # max(x, dim) / min(x, dim): the values at the returned indices.
 prim(
@@ -290,7 +277,6 @@ prim(
     (_select_vjp,),
     sympy=_sp_reduce("Max"),
     torch="MaxBackward0",
-    saves_output=True,
 )
 prim(
     "min_dim",
@@ -298,7 +284,6 @@ prim(
     (_select_vjp,),
     sympy=_sp_reduce("Min"),
     torch="MinBackward0",
-    saves_output=True,
 )
 prim(
     "norm",
@@ -306,7 +291,6 @@ prim(
     (_norm_vjp,),
     sympy=_sp_norm,
     torch="LinalgVectorNormBackward0",
-    saves_output=True,
 )
 
 # Linear algebra.

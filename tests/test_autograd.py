@@ -155,7 +155,7 @@ def test_create_graph_grad_does_not_alias_the_seed_or_other_leaves():
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
 
 
-def _custom(name, forward, rule, saves_output=False):
+def _custom(name, forward, rule):
     """A primitive outside the table, for testing the checkers."""
     return ops.Primitive(
         name=name,
@@ -163,7 +163,6 @@ def _custom(name, forward, rule, saves_output=False):
         vjps=(rule,),
         sympy=None,
         torch="CustomBackward0",
-        saves_output=saves_output,
         saves_inputs=True,
     )
 
@@ -192,7 +191,7 @@ def test_gradcheck_perturbs_non_contiguous_inputs():
 
 
 def test_gradcheck_catches_a_wrong_first_order_rule():
-    wrong = _custom("bad_exp", np.exp, lambda F, g, ans, x: g * 2 * ans, True)
+    wrong = _custom("bad_exp", np.exp, lambda F, g, ans, x: g * 2 * ans)
     x = dc.tensor([0.5], requires_grad=True)
     with pytest.raises(GradcheckError):
         dc.gradcheck(lambda t: apply(wrong, t), [x])
