@@ -241,13 +241,22 @@ def _div_name(inputs, params):
 # --- rules that need more than one line --------------------------------------
 
 
+def _scaled(product, c):
+    """``product * c``; a fresh numpy array (first-order pass) is scaled in
+    place, saving an allocation the size of the input."""
+    if type(product) is np.ndarray and product.base is None:
+        product *= c
+        return product
+    return product * c
+
+
 def _pow_base(F, g, ans, x, y):
     if not _is_tensor(y):
         if np.ndim(y) == 0:
             if y == 0:
                 return g * 0.0
             if y == 2:
-                return g * (2.0 * x)
+                return _scaled(g * x, 2.0)
         elif not np.any(y):
             return g * 0.0
     return g * (y * x ** (y - 1))
