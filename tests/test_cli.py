@@ -11,13 +11,15 @@ import sys
 import textwrap
 
 import pytest
+from cli_helpers import ENV
+from cli_helpers import human as out
+from cli_helpers import invoke as cli
 from click.testing import CliRunner
 
 from diffcli import __version__
 from diffcli import check as C
 from diffcli.cli import main
 
-ENV = {"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None, "TERM": "dumb"}
 QUAD = ["a*x**2+b*x+c", "--at", "x=0", "--let", "a=1", "--let", "b=-2", "--let", "c=1"]
 
 CONTROL_FLOW = """\
@@ -35,22 +37,6 @@ def f(a):
 def broken(a):
     return a / undefined_name
 """
-
-
-def cli(*args: str, code: int = 0):
-    result = CliRunner(env=ENV).invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.output
-    if code == 0:
-        assert result.stderr == ""
-    return result
-
-
-def out(*args: str, code: int = 0) -> str:
-    """Human output, checked to fit 80 columns."""
-    text = cli(*args, code=code).stdout
-    assert all(len(line) <= 80 for line in text.splitlines()), text
-    return text
 
 
 def data(*args: str, code: int = 0) -> dict:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import ENV, human, invoke
 from click.testing import CliRunner
 
 from diffcli import batch, runner
 from diffcli.cli import main
 
-ENV = {"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None, "TERM": "dumb"}
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds.diffcheck.toml"
 CONTRACT = {"name", "expr", "status", "value", "gradient", "max_abs_err", "message"}
 
@@ -72,22 +72,12 @@ def _no_workers_left():
     assert multiprocessing.active_children() == []  # every worker was reaped
 
 
-def check(*args: str, code: int = 0):
-    result = CliRunner(env=ENV).invoke(
-        main, ["check", *map(str, args)], catch_exceptions=False
-    )
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.output
-    if code == 0:
-        assert result.stderr == ""  # nor a progress bar, off a terminal
-    return result
+def check(*args: object, code: int = 0):
+    return invoke("check", *args, code=code)  # stderr empty: no progress bar either
 
 
-def table(*args: str, code: int = 0) -> str:
-    """Human output, checked to fit 80 columns."""
-    text = check(*args, code=code).stdout
-    assert all(len(line) <= 80 for line in text.splitlines()), text
-    return text
+def table(*args: object, code: int = 0) -> str:
+    return human("check", *args, code=code)
 
 
 def lines(*args: str, code: int = 0) -> list[dict]:

@@ -17,6 +17,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from cli_helpers import ENV, human, invoke
 from click.testing import CliRunner
 
 from diffcli import stationary, symbolic
@@ -27,7 +28,6 @@ from diffcli.cli import minimize as cmd
 # import it again (the real command's single child does, beside the descent)
 symbolic.sympy()
 
-ENV = {"COLUMNS": "80", "NO_COLOR": None, "FORCE_COLOR": None, "TERM": "dumb"}
 SEED = ["a*x**2+b*x+c", "--let", "a=1", "--let", "b=-2", "--let", "c=1"]
 SEED_RUN = [*SEED, "--at", "x=0", "--lr", "0.01", "--steps", "500"]
 A = [[1, 2, 0], [0, 1, 1], [1, 0, 1], [2, 1, 1], [1, 1, 3]]
@@ -37,21 +37,11 @@ LSTSQ += ["--let", f"b={B}", "--tol", "1e-10", "--steps", "5000"]
 
 
 def cli(*args: str, code: int = 0):
-    result = CliRunner(env=ENV).invoke(
-        main, ["minimize", *args], catch_exceptions=False
-    )
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.output
-    if code == 0:
-        assert result.stderr == ""
-    return result
+    return invoke("minimize", *args, code=code)
 
 
 def out(*args: str, code: int = 0) -> str:
-    """Human output, checked to fit 80 columns."""
-    text = cli(*args, code=code).stdout
-    assert all(len(line) <= 80 for line in text.splitlines()), text
-    return text
+    return human("minimize", *args, code=code)
 
 
 def data(*args: str, code: int = 0) -> dict:
