@@ -1,5 +1,8 @@
 """What the CLI tests share: one way to run a command and check it behaved."""
 
+import subprocess
+import sys
+
 from click.testing import CliRunner
 
 from diffcli.cli import main
@@ -26,3 +29,11 @@ def human(*args: object, code: int = 0) -> str:
     text = invoke(*args, code=code).stdout
     assert all(len(line) <= 80 for line in text.splitlines()), text
     return text
+
+
+def run_fresh(code: str) -> None:
+    """Run ``code`` in a new interpreter (for what it imports); it prints
+    'fine' last when its own checks pass."""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.rstrip().endswith("fine")

@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 import pytest
-from cli_helpers import ENV
+from cli_helpers import ENV, run_fresh
 from cli_helpers import human as out
 from cli_helpers import invoke as cli
 from click.testing import CliRunner
@@ -462,9 +462,7 @@ def test_no_check_and_help_do_not_import_sympy():
         print("fine")
         """
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.rstrip().endswith("fine")
+    run_fresh(code)
 
 
 def test_python_dash_m():

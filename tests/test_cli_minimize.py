@@ -17,7 +17,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from cli_helpers import ENV, human, invoke
+from cli_helpers import ENV, human, invoke, run_fresh
 from click.testing import CliRunner
 
 from diffcli import stationary, symbolic
@@ -527,9 +527,7 @@ def test_no_solve_does_not_import_sympy():
         print("fine")
         """
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.rstrip().endswith("fine")
+    run_fresh(code)
 
 
 def test_real_entry_point_flushes_and_exits_with_the_code():
