@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import expressions
 
 from diffcli import check as C
 from diffcli import symbolic as S
@@ -131,18 +132,7 @@ TOPS = (
 M = [[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [0.5, 0.0, 1.0]]
 
 
-def _grow(children):
-    one = st.tuples(st.sampled_from(UNARY), children).map(lambda p: p[0].format(p[1]))
-    two = st.tuples(st.sampled_from(BINARY), children, children).map(
-        lambda p: p[0].format(p[1], p[2])
-    )
-    return one | two
-
-
-EXPRESSIONS = st.tuples(
-    st.sampled_from(TOPS),
-    st.recursive(st.sampled_from(LEAVES), _grow, max_leaves=6),
-).map(lambda p: p[0].format(f"({p[1]}) * ones(3)"))  # always a vector inside
+EXPRESSIONS = expressions(LEAVES, UNARY, BINARY, TOPS, inside="ones(3)")
 POINTS = st.lists(
     st.floats(-2, 2, allow_nan=False, allow_subnormal=False), min_size=16, max_size=16
 )

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import expressions
 
 from diffcli import parse as P
 from diffcli import symbolic as S
@@ -345,18 +345,7 @@ BINARY = (
 TOPS = ("{}", "sum({})", "norm({})", "max({})", "mean({})", "dot({}, x)")
 
 
-def _grow(children):
-    one = st.tuples(st.sampled_from(UNARY), children).map(lambda p: p[0].format(p[1]))
-    two = st.tuples(st.sampled_from(BINARY), children, children).map(
-        lambda p: p[0].format(p[1], p[2])
-    )
-    return one | two
-
-
-EXPRS = st.tuples(
-    st.sampled_from(TOPS),
-    st.recursive(st.sampled_from(LEAVES), _grow, max_leaves=6),
-).map(lambda p: p[0].format(f"({p[1]}) * ones(2)"))
+EXPRS = expressions(LEAVES, UNARY, BINARY, TOPS, inside="ones(2)")
 
 
 @settings(max_examples=40, deadline=None)
