@@ -4,7 +4,10 @@ The pass is iterative (no recursion, so million-node chains are fine) and
 visits each node once, after every consumer of its output has sent its
 cotangent (Kahn's order on the reversed graph).  Each rule of ``ops`` runs in
 one of two namespaces: numpy forwards for a plain first-order pass, or the
-recorded primitives when ``create_graph`` asks for a differentiable one.
+recorded primitives when ``create_graph`` asks for a differentiable one.  In
+the numpy pass, a large cotangent that no one else holds is lent to the last
+rule reading it, which may write its result into it: one array the size of the
+input less per such node (``norm(x**2)`` makes one gradient array, not two).
 """
 
 from __future__ import annotations
@@ -21,10 +24,18 @@ from diffcli.errors import DiffcliError
 from diffcli.ops import PRIMITIVES
 from diffcli.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
 
-_NUMPY = SimpleNamespace(**{name: p.forward for name, p in PRIMITIVES.items()})
-_TENSOR = SimpleNamespace(
-    **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()}
+_NUMPY = SimpleNamespace(
+    **{name: p.forward for name, p in PRIMITIVES.items()}, scratch=False
 )
+_SCRATCH = SimpleNamespace(**{**vars(_NUMPY), "scratch": True})
+_TENSOR = SimpleNamespace(
+    **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()},
+    scratch=False,
+)
+# Cotangents at least this big may be lent to a rule to overwrite (numpy's own
+# threshold for reusing temporaries): below it, the saved allocation costs
+# less than the bookkeeping.
+LEND_BYTES = 256 * 1024
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
@@ -189,6 +200,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
                     seen.add(x)
                     stack.append(x)
     grads: dict[Tensor, Any] = {}
+    lent: set[Tensor] = set()  # nodes whose cotangent no one else holds
     for t, seed in roots:
         grads[t] = grads[t] + seed if t in grads else seed
     ready = [
@@ -202,9 +214,13 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
         while ready:
             node = ready.pop()
             g = grads.pop(node)
+            own = node in lent
+            if own:
+                lent.discard(node)
             if node in captured:
                 captured[node] = g
-            _step(node, g, F, create_graph, grads, pending, ready)
+                own = False
+            _step(node, g, own, F, grads, lent, pending, ready)
             if not retain_graph and node._prim.saves_inputs:
                 static = isinstance(node._prim.torch, str)
                 node._inputs = FREED if static else Freed(GradFn(node).name())
@@ -231,26 +247,77 @@ def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
     return gi
 
 
-def _step(node: Tensor, g, F, create_graph, grads, pending, ready) -> None:
-    """Send ``g`` through one node's rules to each input that wants it."""
+def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
+    """Send ``g`` through one node's rules to each input that wants it.
+
+    ``own``: no one else holds ``g`` (a large array of this first-order pass),
+    so the last rule to read it may write its result into it (``F.scratch``),
+    unless an earlier input's gradient is a view of it.
+    """
     inputs = node._inputs
     if not isinstance(inputs, tuple):
         raise DiffcliError(FREED_MESSAGE)
-    if create_graph:
+    if F is _TENSOR:
         ans, values = node, inputs
     else:
         ans = node._data
         values = [x._data if isinstance(x, Tensor) else x for x in inputs]
     prim, params = node._prim, node._params
+    last = _last_wanting(inputs) if own else -1
     for i, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x._requires_grad):
             continue
-        gi = input_grad(prim, i, F, g, ans, values, params, x._data.shape)
-        grads[x] = grads[x] + gi if x in grads else gi
+        scratch = i == last
+        gi = input_grad(
+            prim, i, _SCRATCH if scratch else F, g, ans, values, params, x._data.shape
+        )
+        if last > i and np.may_share_memory(gi, g):
+            last = -1
+        if x in grads:
+            _add_into(grads, lent, x, gi)
+        else:
+            grads[x] = gi
+            if (
+                type(gi) is np.ndarray
+                and gi.nbytes >= LEND_BYTES
+                and (scratch if gi is g else _fresh(gi, ans, values))
+            ):
+                lent.add(x)
         if x._prim is not None:
             pending[x] -= 1
             if not pending[x]:
                 ready.append(x)
+
+
+def _last_wanting(inputs: tuple) -> int:
+    """Position of the last input that wants a gradient (-1 if none does)."""
+    for i in range(len(inputs) - 1, -1, -1):
+        x = inputs[i]
+        if isinstance(x, Tensor) and x._requires_grad:
+            return i
+    return -1
+
+
+def _fresh(gi: np.ndarray, ans: Any, values: list) -> bool:
+    """A rule's result that no one else holds: an array of its own, not one of
+    the node's values (rules return new arrays, ``g`` itself, or views)."""
+    return (
+        gi.base is None
+        and gi.flags.writeable
+        and gi is not ans
+        and all(gi is not v for v in values)
+    )
+
+
+def _add_into(grads: dict, lent: set, x: Tensor, gi: Any) -> None:
+    """A second cotangent for ``x``: summed in place when the first is lent."""
+    acc = grads[x]
+    if x in lent and np.result_type(acc, gi) == acc.dtype:
+        np.add(acc, gi, out=acc)
+        return
+    grads[x] = acc = acc + gi
+    if type(acc) is np.ndarray and acc.nbytes >= LEND_BYTES:
+        lent.add(x)
 
 
 def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:

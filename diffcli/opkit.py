@@ -241,6 +241,18 @@ def _div_name(inputs, params):
 # --- rules that need more than one line --------------------------------------
 
 
+def _times(F, g, y):
+    """``g * y``, written into ``g`` when the engine lends it (``F.scratch``) and
+    the product keeps its shape and dtype: no new array the size of the input."""
+    if (
+        F.scratch
+        and np.result_type(g, y) == g.dtype
+        and np.broadcast_shapes(g.shape, np.shape(y)) == g.shape
+    ):
+        return np.multiply(g, y, out=g)
+    return g * y
+
+
 def _scaled(product, c):
     """``product * c``; a fresh numpy array (first-order pass) is scaled in
     place, saving an allocation the size of the input."""
@@ -256,7 +268,7 @@ def _pow_base(F, g, ans, x, y):
             if y == 0:
                 return g * 0.0
             if y == 2:
-                return _scaled(g * x, 2.0)
+                return _scaled(_times(F, g, x), 2.0)
         elif not np.any(y):
             return g * 0.0
     return g * (y * x ** (y - 1))

@@ -18,6 +18,9 @@ a rule either on numpy arrays (``F`` = the forwards: a fast first-order pass) or
 on Tensors (``F`` = recorded ops: the backward pass is itself differentiable),
 so one formula serves every order.  A rule may return a gradient of the
 broadcast shape; the engine sums it back to the input's shape in one place.
+A rule returns a new array, ``g`` itself or a view, never another array it was
+given.  ``F.scratch`` is true when the engine lends the rule ``g`` to overwrite
+(a large cotangent no one else holds; see ``opkit._times``).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from diffcli.opkit import (
     _stack_vjp,
     _sub_name,
     _tie_mask,
+    _times,
     _unreduce,
     _winner_vjp,
     sum_to,
@@ -139,7 +143,9 @@ prim(
     saves_inputs=False,
 )
 prim(
-    "mul", operator.mul, (lambda F, g, ans, x, y: g * y, lambda F, g, ans, x, y: g * x)
+    "mul",
+    operator.mul,
+    (lambda F, g, ans, x, y: _times(F, g, y), lambda F, g, ans, x, y: _times(F, g, x)),
 )
 prim(
     "div",
@@ -172,7 +178,7 @@ prim(
 prim(
     "exp",
     np.exp,
-    (lambda F, g, ans, x: g * ans,),
+    (lambda F, g, ans, x: _times(F, g, ans),),
     sympy=_sp_map("exp"),
 )
 prim("log", np.log, (lambda F, g, ans, x: g / x,), sympy=_sp_map("log"))

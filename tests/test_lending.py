@@ -1,0 +1,150 @@
+"""The first-order pass lends large cotangents to the rule that reads them last,
+which writes its result into them (``autograd.LEND_BYTES``).  Lending must be
+invisible: the same gradients, bit for bit, as a pass that never lends, and no
+array a user can see is ever written.  ``LEND_BYTES = 0`` lends every array, so
+small random programs exercise every path."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import diffcli as dc
+from diffcli import autograd
+
+NEVER = 2**62
+
+
+def run(program, arrays, lend_bytes, monkeypatch, capture=False):
+    """Gradients of ``program(*leaves).sum()``, and the values of every tensor
+    the program kept, before and after the backward pass."""
+    monkeypatch.setattr(autograd, "LEND_BYTES", lend_bytes)
+    xs = [dc.tensor(a, requires_grad=True) for a in arrays]
+    kept: list = []
+    out = program(kept, *xs)
+    before = [t.detach().numpy().copy() for t in kept]
+    if capture:
+        grads = dc.autograd.grad(out.sum(), [*xs, *kept], allow_unused=True)
+        grads = [None if g is None else g.numpy() for g in grads]
+    else:
+        out.sum().backward()
+        grads = [None if x.grad is None else x.grad.numpy() for x in xs]
+    after = [t.detach().numpy() for t in kept]
+    return grads, before, after
+
+
+def assert_alike(lent, plain) -> None:
+    """Same gradients bit for bit, and the kept tensors untouched by backward."""
+    for a, b in zip(lent[0], plain[0], strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+    for before, after in zip(lent[1], lent[2], strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def keep(kept, t):
+    kept.append(t)
+    return t
+
+
+PROGRAMS = {
+    # both rules of one node read g; only the second may write it
+    "square_by_mul": lambda k, x, y: keep(k, x * 2.0) * keep(k, x * 2.0),
+    "same_tensor_twice": lambda k, x, y: (lambda s: s * s)(keep(k, x + y)),
+    # add hands the same g to both inputs: neither may own it
+    "add_passes_g_twice": lambda k, x, y: (lambda s: (s + s) * y)(keep(k, x * y)),
+    "diamond": lambda k, x, y: (lambda a: a * x + a * y)(keep(k, (x * y).exp())),
+    # exp's rule multiplies by its own output, which the user holds
+    "exp_output_kept": lambda k, x, y: keep(k, (x * 0.5).exp()) * y,
+    "pow_kept": lambda k, x, y: keep(k, (x * y) ** 2) * 3.0,
+    # an earlier input's gradient is a view of g
+    "halves": lambda k, x, y: (lambda s: s[:, :2] * s[:, 2:])(keep(k, x * y)),
+    "stack": lambda k, x, y: dc.stack([keep(k, x * y), x * 3.0]) * 2.0,
+    "broadcast": lambda k, x, y: keep(k, x[:, :1] * y) * y[:1, :],
+    "float32": lambda k, x, y: keep(k, x.float() * y.float()) * 1.5,
+    "reduction_inside": lambda k, x, y: keep(k, x * y).sum(0) * x.sum(0),
+}
+
+
+@pytest.mark.parametrize("capture", [False, True], ids=["backward", "grad"])
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_lending_changes_nothing_a_user_sees(name, capture, monkeypatch):
+    rng = np.random.default_rng(3)
+    arrays = [rng.uniform(0.5, 1.5, (3, 4)) for _ in range(2)]
+    program = PROGRAMS[name]
+    lent = run(program, arrays, 0, monkeypatch, capture)
+    plain = run(program, arrays, NEVER, monkeypatch, capture)
+    assert_alike(lent, plain)
+
+
+STEPS = [
+    lambda x, y: x * y,
+    lambda x, y: x * x,
+    lambda x, y: x + y,
+    lambda x, y: x - y * 2.0,
+    lambda x, y: x / (y * y + 1.0),
+    lambda x, y: (x * 0.3).exp(),
+    lambda x, y: x**2,
+    lambda x, y: x**3,
+    lambda x, y: x.sin() * y,
+    lambda x, y: dc.where(x > y, x, y * 2.0),
+    lambda x, y: dc.maximum(x, y),
+    lambda x, y: x.T.T * y,
+    lambda x, y: x[::-1] * y,
+]
+
+
+@settings(deadline=None, max_examples=60, database=None)
+@given(
+    program=st.lists(st.integers(0, len(STEPS) - 1), min_size=1, max_size=6),
+    rows=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_programs_lend_or_not_alike(program, rows, seed):
+    def fn(kept, x, y):
+        out = x
+        for i in program:
+            out = keep(kept, STEPS[i](out, y)) + out
+        return out
+
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(-2, 2, (rows, 3)) for _ in range(2)]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        lent = run(fn, arrays, 0, monkeypatch)
+        plain = run(fn, arrays, NEVER, monkeypatch)
+    assert_alike(lent, plain)
+
+
+def test_norm_of_square_backward_allocates_one_array():
+    """The pow rule writes into the norm rule's fresh gradient: one array the
+    size of x is made during backward (two without lending)."""
+    x = dc.tensor(np.linspace(-1.0, 1.0, 10**6), requires_grad=True)
+    z = dc.norm(x**2)
+    tracemalloc.start()
+    try:
+        z.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * x.numel() * 8
+    expected = 2 * x.detach().numpy() * (x.detach().numpy() ** 2) / z.item()
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_a_lent_g_is_written_only_when_the_product_fits_it():
+    from diffcli.opkit import _times
+
+    g = np.ones((2, 3), dtype=np.float32)
+    wider = _times(autograd._SCRATCH, g, np.full(3, 2.0))  # float64: a new array
+    assert wider.dtype == np.float64 and wider is not g
+    bigger = _times(autograd._SCRATCH, g, np.full((4, 2, 3), np.float32(2)))
+    assert bigger.shape == (4, 2, 3) and bigger is not g
+    np.testing.assert_array_equal(g, 1.0)
+    same = _times(autograd._SCRATCH, g, np.float32(3.0))
+    assert same is g and g[0, 0] == 3.0
+    assert _times(autograd._NUMPY, g, 2.0) is not g
