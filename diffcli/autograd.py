@@ -181,24 +181,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
     if retain_graph is None:
         retain_graph = create_graph
     F = _TENSOR if create_graph else _NUMPY
-    pending: dict[Tensor, int] = {}  # node -> consumers not yet processed
-    stack = [t for t, _ in roots if t._prim is not None]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        inputs = node._inputs
-        if not isinstance(inputs, tuple):
-            continue  # freed: reported when the node is reached
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                continue
-            if x._version > node._version:
-                _check_unchanged(node, x)
-            if x._prim is not None and x._requires_grad:
-                pending[x] = pending.get(x, 0) + 1
-                if x not in seen:
-                    seen.add(x)
-                    stack.append(x)
+    pending = _consumers([t for t, _ in roots if t._prim is not None])
     grads: dict[Tensor, Any] = {}
     lent: set[Tensor] = set()  # nodes whose cotangent no one else holds
     for t, seed in roots:
@@ -222,10 +205,39 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
                 own = False
             _step(node, g, own, F, grads, lent, pending, ready)
             if not retain_graph and node._prim.saves_inputs:
-                static = isinstance(node._prim.torch, str)
-                node._inputs = FREED if static else Freed(GradFn(node).name())
+                _free(node)
     grads.update({k: v for k, v in captured.items() if v is not None})
     return grads
+
+
+def _consumers(roots: list[Tensor]) -> dict[Tensor, int]:
+    """Each node's number of consumers in the graph above it (Kahn's in-degree),
+    checking on the way that no input changed in place since it was used."""
+    pending = dict.fromkeys(roots, 0)  # a root given twice is walked once
+    stack = list(pending)
+    while stack:
+        node = stack.pop()
+        inputs = node._inputs
+        if type(inputs) is not tuple:
+            continue  # freed: reported when the node is reached
+        for x in inputs:
+            if type(x) is not Tensor:
+                continue
+            if x._version > node._version:
+                _check_unchanged(node, x)
+            if x._prim is not None and x._requires_grad:
+                if x in pending:
+                    pending[x] += 1
+                else:
+                    pending[x] = 1
+                    stack.append(x)
+    return pending
+
+
+def _free(node: Tensor) -> None:
+    """Drop a node's saved inputs, keeping the name they gave it."""
+    static = isinstance(node._prim.torch, str)
+    node._inputs = FREED if static else Freed(GradFn(node).name())
 
 
 def _check_unchanged(node: Tensor, x: Tensor) -> None:

@@ -231,6 +231,18 @@ def test_backward_of_several_roots():
     np.testing.assert_array_equal(x.grad.numpy(), [3 + 2, 30 + 4])
 
 
+def test_the_same_root_twice_counts_twice():
+    """As in PyTorch: each occurrence sends its seed (a root walked twice once
+    left its inputs waiting for a consumer that never came)."""
+    x = dc.tensor(3.0, requires_grad=True)
+    y = (x * 2) * 1.0
+    dc.autograd.backward([y, y])
+    assert x.grad.item() == 4.0
+    z = (x * 2) * 1.0
+    (g,) = dc.autograd.grad([z, z], [x])
+    assert g.item() == 4.0
+
+
 # --- grad modes -----------------------------------------------------------------------
 
 
