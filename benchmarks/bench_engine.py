@@ -411,7 +411,7 @@ def render(meta: dict, rows: list[dict], chain_: dict) -> str:
         f"diffcli engine benchmark ({meta['mode']}; median of {meta['repeats']}, "
         f"chain {meta['chain_repeats']}; gc "
         + "/".join(map(str, meta["gc_thresholds"]))
-        + ")",
+        + f", {meta['gc_frozen_imports']} imported objects frozen)",
         f"python {meta['python']}, numpy {meta['numpy']}, torch {torch}, "
         f"{meta['cpus']} cpus",
         "",
@@ -455,6 +455,11 @@ def main() -> None:
     parser.add_argument(
         "--no-rss", action="store_true", help="skip the subprocess RSS rows"
     )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="let collections walk the imported modules (torch's too)",
+    )
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -475,6 +480,11 @@ def main() -> None:
         except ImportError:
             progress("torch not importable: its rows are skipped")
     torch_ok = torch_version is not None
+    if not args.no_freeze:
+        # torch's import leaves some 145,000 objects that every full collection
+        # during diffcli's chain would walk, which no diffcli-only process has:
+        # frozen (with everything else imported), each engine pays for its own.
+        gc.freeze()
 
     progress(f"norm(x**2) on {sci(size['n'])} elements ...")
     norm = bench_norm(size["n"], size["repeats"], torch_ok)
@@ -495,6 +505,7 @@ def main() -> None:
         "torch_threads": None,
         "cpus": os.cpu_count(),
         "gc_thresholds": list(gc.get_threshold()),
+        "gc_frozen_imports": gc.get_freeze_count(),
     }
     if torch_ok:
         import torch
