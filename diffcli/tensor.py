@@ -170,7 +170,7 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The same values, detached from the graph (shares memory)."""
-        return Tensor._wrap(self._data)
+        return Tensor._wrap(self._array())
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -241,10 +241,17 @@ class Tensor:
                 "can't call numpy() on a Tensor that requires grad; "
                 "use tensor.detach().numpy()"
             )
-        return np.asarray(self._data)
+        return self._array()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return np.asarray(self._data, dtype=dtype)
+        return self._array() if dtype is None else np.asarray(self._data, dtype)
+
+    def _array(self) -> np.ndarray:
+        """The values as an array that others may share and write: a 0-d
+        result kept as a numpy scalar becomes an array, once."""
+        if type(self._data) is not np.ndarray:
+            self._data = np.asarray(self._data)
+        return self._data
 
     def item(self) -> Any:
         if self._data.size != 1:
@@ -277,7 +284,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf with the same values (shared memory) and no history."""
-        return Tensor._wrap(self._data)
+        return Tensor._wrap(self._array())
 
     def detach_(self) -> Tensor:
         self._prim = self._params = self._in0 = self._in1 = self._more = None

@@ -321,3 +321,25 @@ def test_tensor_of_tensors():
     n.sum().backward()
     assert m.grad.tolist() == [4.0, 27.0]
     assert dc.Tensor([dc.tensor(1.0), dc.tensor(2.0)]).tolist() == [1.0, 2.0]
+
+
+def test_a_0d_result_shares_its_values_like_any_tensor():
+    """0-d results are kept as numpy scalars for speed; .data, detach() and
+    numpy() still hand out arrays that write through, as in PyTorch."""
+    x = dc.tensor(3.0, requires_grad=True)
+    z = x * 2
+    z.data.fill_(7.0)
+    assert z.item() == 7.0
+    d = (x * 2).detach()
+    d += 1
+    assert d.item() == 7.0
+    with dc.no_grad():
+        y = x * 2
+    view = y.numpy()
+    assert type(view) is np.ndarray
+    view[...] = 9.0
+    assert y.item() == 9.0
+    assert np.asarray(y, dtype=np.float32).dtype == np.float32
+    w = x * 2
+    w[...] = 5.0  # an in-place write on a recorded result
+    assert w.item() == 5.0
