@@ -1,13 +1,14 @@
 """Whole-process cost of the command line, against the equivalent PyTorch script.
 
-    python benchmarks/bench_cli.py [--runs 5]
+    python benchmarks/bench_cli.py [--runs 9]
 
-Each command runs as its own process; the figure is the median wall time of
-``--runs`` runs and the peak resident memory (ru_maxrss of that child, from
-os.wait4).  The targets (issue "The command line"): the checked ``grad`` at
-most a third of the PyTorch script's time and under 100 MiB; ``--no-check``
-under 0.25 s; ``--help`` without SymPy or torch.  Ratios are printed because
-absolute times depend on the machine and its load.
+Each command runs as its own process, the commands taking turns for ``--runs``
+rounds; the figures are median wall and CPU times, the peak resident memory
+(ru_maxrss of the child, from os.wait4), and ratios taken within each round.
+The targets (issue "The command line"): the checked ``grad`` at most a third
+of the PyTorch script's time and under 100 MiB; ``--no-check`` under 0.25 s;
+``--help`` without SymPy or torch.  Ratios are printed because absolute times
+depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -49,15 +50,31 @@ def run_once(cmd: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, rss
 
 
-def measure(cmd: list[str], runs: int) -> tuple[float, float, float]:
-    """Median wall time, median CPU time (steadier on a loaded machine), peak MiB."""
-    run_once(cmd)  # warm the file cache
-    results = [run_once(cmd) for _ in range(runs)]
+def measure(cmds: dict[str, list[str]], runs: int) -> dict[str, list[tuple]]:
+    """``runs`` samples of each command, taking turns run by run, so that a slow
+    spell of the machine slows them all rather than one of them."""
+    for cmd in cmds.values():
+        run_once(cmd)  # warm the file cache
+    samples: dict[str, list[tuple]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            samples[name].append(run_once(cmd))
+    return samples
+
+
+def summary(runs: list[tuple]) -> tuple[float, float, float]:
+    """Median wall time, median CPU time, peak MiB."""
     return (
-        statistics.median(r[0] for r in results),
-        statistics.median(r[1] for r in results),
-        max(r[2] for r in results),
+        statistics.median(r[0] for r in runs),
+        statistics.median(r[1] for r in runs),
+        max(r[2] for r in runs),
     )
+
+
+def paired_ratio(runs: list[tuple], base: list[tuple], i: int) -> float:
+    """Median over rounds of this command's time over the baseline's, both
+    taken in the same round."""
+    return statistics.median(r[i] / b[i] for r, b in zip(runs, base, strict=True))
 
 
 def imports_of(code: str) -> set[str]:
@@ -73,34 +90,41 @@ def imports_of(code: str) -> set[str]:
 def main() -> None:
     """Measure, then print the table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     cli = [PY, "-m", "diffcli", "grad"]
-    rows = {
-        "python -c pass": measure([PY, "-c", "pass"], args.runs),
-        "diffcli --help": measure([PY, "-m", "diffcli", "--help"], args.runs),
-        "grad --no-check": measure([*cli, *EXPR, "--no-check"], args.runs),
-        "grad (checked)": measure([*cli, *EXPR], args.runs),
+    cmds = {
+        "python -c pass": [PY, "-c", "pass"],
+        "diffcli --help": [PY, "-m", "diffcli", "--help"],
+        "grad --no-check": [*cli, *EXPR, "--no-check"],
+        "grad (checked)": [*cli, *EXPR],
     }
-    torch = None
-    if importlib.util.find_spec("torch") is not None:
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-            fh.write(TORCH_SCRIPT)
-        try:
-            torch = measure([PY, fh.name], args.runs)
-            rows["PyTorch script"] = torch
-        finally:
-            os.unlink(fh.name)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(TORCH_SCRIPT)
+    has_torch = importlib.util.find_spec("torch") is not None
+    if has_torch:
+        cmds["PyTorch script"] = [PY, fh.name]
+    try:
+        samples = measure(cmds, args.runs)
+    finally:
+        os.unlink(fh.name)
+    rows = {name: summary(runs) for name, runs in samples.items()}
     print(f"{'command':<18} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
     for name, (wall, cpu, rss) in rows.items():
         print(f"{name:<18} {wall:8.3f} {cpu:8.3f} {rss:9.1f}")
     full, nocheck = rows["grad (checked)"], rows["grad --no-check"]
     print()
-    if torch:
-        for label, row in (("checked grad", full), ("--no-check  ", nocheck)):
+    if has_torch:
+        base = samples["PyTorch script"]
+        for label, name in (
+            ("checked grad", "grad (checked)"),
+            ("--no-check  ", "grad --no-check"),
+        ):
+            wall = paired_ratio(samples[name], base, 0)
+            cpu = paired_ratio(samples[name], base, 1)
             print(
-                f"{label} / PyTorch script: wall {row[0] / torch[0]:.2f}, "
-                f"CPU {row[1] / torch[1]:.2f} (target for the checked one <= 0.33)"
+                f"{label} / PyTorch script: wall {wall:.2f}, CPU {cpu:.2f} "
+                "(median of per-round ratios; target for the checked one <= 0.33)"
             )
     else:
         print("torch is not importable: no baseline ratio")
