@@ -253,7 +253,7 @@ def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
     place where broadcasting is undone."""
     rules = prim.vjps
     rule = rules[i] if type(rules) is tuple else prim.rule(i)
-    gi = rule(F, g, ans, *values, **params)
+    gi = rule(F, g, ans, *values, **params) if params else rule(F, g, ans, *values)
     if getattr(gi, "shape", ()) != shape:
         gi = F.sum_to(gi, shape=shape)
     return gi
@@ -267,17 +267,17 @@ def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
     unless an earlier input's gradient is a view of it.
     """
     inputs = node._inputs
-    if not isinstance(inputs, tuple):
+    if type(inputs) is not tuple:
         raise DiffcliError(FREED_MESSAGE)
     if F is _TENSOR:
         ans, values = node, inputs
     else:
         ans = node._data
-        values = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        values = [x._data if type(x) is Tensor else x for x in inputs]
     prim, params = node._prim, node._params
     last = _last_wanting(inputs) if own else -1
     for i, x in enumerate(inputs):
-        if not (isinstance(x, Tensor) and x._requires_grad):
+        if type(x) is not Tensor or not x._requires_grad:
             continue
         scratch = i == last
         gi = input_grad(
@@ -296,8 +296,9 @@ def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
             ):
                 lent.add(x)
         if x._prim is not None:
-            pending[x] -= 1
-            if not pending[x]:
+            waiting = pending[x] - 1
+            pending[x] = waiting
+            if not waiting:
                 ready.append(x)
 
 
