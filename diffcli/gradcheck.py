@@ -29,7 +29,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-6
         for x in inputs:
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
-            flat = x._data.flat  # C order, a view even of a non-contiguous array
+            flat = x._array().flat  # C order, a view even of a non-contiguous array
             jac = np.zeros((sum(sizes), x._data.size))
             for j in range(x._data.size):
                 orig = flat[j]

@@ -5,7 +5,7 @@ A Tensor wraps one numpy array.  A tensor computed by a primitive from
 (as in micrograd and tinygrad): it keeps the primitive, its inputs and its
 params.  One object per operation keeps recording cheap: the first two inputs
 live in slots rather than in a tuple of their own, and parameterless nodes
-share one empty dict (a third less memory per node: 216 bytes, not 320).
+share one empty dict (about a third less memory per node).
 ``grad_fn`` shows that node as PyTorch names it.  The backward pass lives in
 ``autograd.py``; this module only builds graphs.
 """
@@ -51,7 +51,7 @@ class Freed:
 
 
 FREED = Freed()
-NO_INPUT = Freed("no input")  # fills the second input slot of a one-input node
+NO_INPUT = object()  # fills the second input slot of a one-input node
 NO_PARAMS: dict = {}  # shared by every node without params; nothing mutates it
 
 
@@ -201,6 +201,8 @@ class Tensor:
                 f"(this one is {self._data.dtype}); create it from float data, "
                 "e.g. dc.tensor([1., 2.]) or dtype=dc.float64"
             )
+        if requires_grad:
+            self._array()  # updated in place by optimizers and gradcheck
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -244,7 +246,7 @@ class Tensor:
         return self._array()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return self._array() if dtype is None else np.asarray(self._data, dtype)
+        return self._array() if dtype is None else np.array(self._data, dtype)
 
     def _array(self) -> np.ndarray:
         """The values as an array that others may share and write: a 0-d
@@ -393,10 +395,18 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
         else:
             datas.append(a)
     out = prim.forward(*datas, **params)
+    if type(out) is np.ndarray:
+        if out.base is not None and any(isinstance(d, np.generic) for d in datas):
+            # A view (reshape, expand, ...) of a 0-d result kept as a scalar
+            # would view a temporary: made arrays, the inputs share their memory.
+            datas = [a._array() if isinstance(a, Tensor) else a for a in args]
+            out = prim.forward(*datas, **params)
+    elif not isinstance(out, np.floating):
+        out = np.asarray(out)
     t = object.__new__(Tensor)
-    # numpy's 0-d results stay numpy scalars: arithmetic on them is ten times
-    # faster than on 0-d arrays (writes in place turn them into arrays first).
-    t._data = out if isinstance(out, (np.ndarray, np.generic)) else np.asarray(out)
+    # 0-d float results stay numpy scalars: arithmetic on them is ten times
+    # faster than on 0-d arrays; _array() makes them arrays when shared.
+    t._data = out
     t.grad = None
     t._version = Version.now
     if tracked:

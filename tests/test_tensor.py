@@ -3,6 +3,8 @@ leaves, grad_fn), detach/.data memory sharing, conversions and methods."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -343,3 +345,33 @@ def test_a_0d_result_shares_its_values_like_any_tensor():
     w = x * 2
     w[...] = 5.0  # an in-place write on a recorded result
     assert w.item() == 5.0
+
+
+@pytest.mark.parametrize(
+    "view",
+    [lambda y: y.reshape(1), lambda y: y[None], lambda y: y.expand(3)],
+    ids=["reshape", "index", "expand"],
+)
+def test_views_of_a_0d_result_share_its_memory(view):
+    y = dc.tensor(2.0) * 1.0
+    v = view(y)
+    y.fill_(5.0)
+    np.testing.assert_array_equal(v.numpy(), 5.0)
+    if v.numel() == 1:  # an expanded view is read-only, as torch's refuses writes
+        v[0] = 42.0
+        assert y.item() == 42.0
+
+
+def test_gradcheck_perturbs_a_0d_leaf_made_by_an_operation():
+    x = (dc.tensor(2.0) * 1.0).requires_grad_()
+    assert dc.gradcheck(lambda x: x * x, [x])
+
+
+def test_array_with_a_dtype_is_a_copy_and_int_results_wrap_silently():
+    t = dc.tensor([1.0, 2.0])
+    b = np.array(t, dtype=np.float64)
+    b[1] = 7.0
+    assert t.tolist() == [1.0, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ((dc.tensor(2**62) * 1) * 4).item() == 0  # as torch's int64
