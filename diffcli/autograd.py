@@ -183,7 +183,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
     F = _TENSOR if create_graph else _NUMPY
     pending = _consumers([t for t, _ in roots if t._prim is not None])
     grads: dict[Tensor, Any] = {}
-    lent: set[Tensor] = set()  # nodes whose cotangent no one else holds
+    lent: set[Tensor] = set()  # tensors whose cotangent no one else holds
     for t, seed in roots:
         grads[t] = grads[t] + seed if t in grads else seed
     ready = [
@@ -306,7 +306,7 @@ def _last_wanting(inputs: tuple) -> int:
     """Position of the last input that wants a gradient (-1 if none does)."""
     for i in range(len(inputs) - 1, -1, -1):
         x = inputs[i]
-        if isinstance(x, Tensor) and x._requires_grad:
+        if type(x) is Tensor and x._requires_grad:
             return i
     return -1
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import diffcli as dc
 from diffcli import autograd
+from diffcli.ops import PRIMITIVES
 
 NEVER = 2**62
 
@@ -148,3 +149,32 @@ def test_a_lent_g_is_written_only_when_the_product_fits_it():
     same = _times(autograd._SCRATCH, g, np.float32(3.0))
     assert same is g and g[0, 0] == 3.0
     assert _times(autograd._NUMPY, g, 2.0) is not g
+
+
+def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
+    """Lending trusts the rules' contract (ops.py): a rule returns a new array,
+    ``g`` or a view of it, never memory of its node's inputs, output or params.
+    Checked for the first-order rule of every differentiable primitive, those
+    of the backward graphs included (a double backward runs them)."""
+    from test_ops import coverage_examples
+
+    real, used = autograd.input_grad, set()
+
+    def spy(prim, i, F, g, ans, values, params, shape):
+        gi = real(prim, i, F, g, ans, values, params, shape)
+        if F is not autograd._TENSOR:
+            given = [ans, *values, *params.values()]
+            assert not any(
+                isinstance(v, np.ndarray) and np.may_share_memory(gi, v) for v in given
+            ), prim.name
+            used.add(prim.name)
+        return gi
+
+    monkeypatch.setattr(autograd, "input_grad", spy)
+    for fn, arrays in coverage_examples(np.random.default_rng(6)):
+        xs = [dc.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*xs)
+        grads = dc.autograd.grad((out * out).sum(), xs, create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+    wanted = {name for name, p in PRIMITIVES.items() if p.differentiable}
+    assert wanted <= used, sorted(wanted - used)

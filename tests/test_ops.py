@@ -401,10 +401,9 @@ def _collect(t, names):
         stack.extend(node._inputs)
 
 
-def test_every_differentiable_primitive_is_covered():
-    """Build one example of each case (and its differentiable backward graph) and
-    check that together they use every primitive that has VJP rules."""
-    rng = np.random.default_rng(6)
+def coverage_examples(rng) -> list:
+    """One example of each case above, as (fn, input arrays): together they use
+    every primitive that has VJP rules (also in their backward graphs)."""
     examples = [(fn, [values(rng, (2, 3))]) for fn, values in UNARY.values()]
     examples += [(fn, [a(rng, (2, 1)), b(rng, (3,))]) for fn, a, b in BINARY.values()]
     examples += [
@@ -432,8 +431,14 @@ def test_every_differentiable_primitive_is_covered():
         (lambda x: dc.max(x, 0).values, [distinct(rng, (2, 2))]),
         (lambda x: x.min(dim=1, keepdim=True).values, [distinct(rng, (2, 2))]),
     ]
+    return examples
+
+
+def test_every_differentiable_primitive_is_covered():
+    """The examples and their differentiable backward graphs use every
+    primitive that has VJP rules."""
     names = set()
-    for fn, arrays in examples:
+    for fn, arrays in coverage_examples(np.random.default_rng(6)):
         xs = [leaf(a) for a in arrays]
         out = fn(*xs)
         _collect(out, names)
