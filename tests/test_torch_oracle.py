@@ -45,10 +45,12 @@ def name(t):
 def same(ours, theirs, *, names=True, rtol=1e-12):
     """Values, repr and grad_fn name of a diffcli and a torch tensor agree."""
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_allclose(
-        ours.detach().numpy(), theirs.detach().numpy(), rtol=rtol, atol=1e-13
-    )
-    assert repr(ours) == torch_repr(theirs)
+    values = ours.detach().numpy()
+    np.testing.assert_allclose(values, theirs.detach().numpy(), rtol=rtol, atol=1e-13)
+    if np.array_equal(values, theirs.detach().numpy()):
+        assert repr(ours) == torch_repr(theirs)
+    else:  # rounding noise (-2.8e-17 where torch has 0) can switch the format
+        assert repr(dc.tensor(values)) == torch_repr(torch.tensor(values))
     if names:
         assert name(ours) == name(theirs)
 
