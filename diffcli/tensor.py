@@ -411,10 +411,7 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
     t._version = Version.now
     if tracked:
         t._prim, t._params, t._requires_grad = prim, params or NO_PARAMS, True
-        n = len(args)
-        t._in0 = args[0]
-        t._in1 = args[1] if n > 1 else NO_INPUT
-        t._more = args[2:] if n > 2 else None
+        t._inputs = args
     else:
         t._prim = t._params = t._in0 = t._in1 = t._more = None
         t._requires_grad = False
