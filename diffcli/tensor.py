@@ -201,8 +201,6 @@ class Tensor:
                 f"(this one is {self._data.dtype}); create it from float data, "
                 "e.g. dc.tensor([1., 2.]) or dtype=dc.float64"
             )
-        if requires_grad:
-            self._array()  # updated in place by optimizers and gradcheck
         self._requires_grad = bool(requires_grad)
         return self
 
