@@ -4,10 +4,8 @@ The pass is iterative (no recursion, so million-node chains are fine) and
 visits each node once, after every consumer of its output has sent its
 cotangent (Kahn's order on the reversed graph).  Each rule of ``ops`` runs in
 one of two namespaces: numpy forwards for a plain first-order pass, or the
-recorded primitives when ``create_graph`` asks for a differentiable one.  In
-the numpy pass, a large cotangent that no one else holds is lent to the last
-rule reading it, which may write its result into it: one array the size of the
-input less per such node (``norm(x**2)`` makes one gradient array, not two).
+recorded primitives when ``create_graph`` asks for a differentiable one; the
+numpy pass lets rules overwrite arrays that would die unread (``reuse``).
 """
 
 from __future__ import annotations
@@ -20,23 +18,21 @@ from typing import Any
 
 import numpy as np
 
+from diffcli import reuse
 from diffcli.errors import DiffcliError
 from diffcli.ops import PRIMITIVES
-from diffcli.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
+from diffcli.tensor import FREED, NO_INPUT, Freed, GradFn, GradMode, Tensor, apply
 
 _NUMPY = SimpleNamespace(
-    **{name: p.forward for name, p in PRIMITIVES.items()}, scratch=False
+    **{name: p.forward for name, p in PRIMITIVES.items()}, scratch=False, spare=False
 )
 _SCRATCH = SimpleNamespace(**{**vars(_NUMPY), "scratch": True})
+_SPARE = SimpleNamespace(**{**vars(_NUMPY), "spare": True})
 _TENSOR = SimpleNamespace(
     **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()},
     scratch=False,
+    spare=False,
 )
-# Cotangents at least this big may be lent to a rule to overwrite (numpy's own
-# threshold for reusing temporaries): below it, the saved allocation costs
-# less than the bookkeeping.
-LEND_BYTES = 256 * 1024
-
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
     "tensors after they have already been freed). Saved intermediate values of the "
@@ -181,6 +177,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
     if retain_graph is None:
         retain_graph = create_graph
     F = _TENSOR if create_graph else _NUMPY
+    donate = not retain_graph and F is _NUMPY and reuse.COUNTS_REFS
     pending = _consumers([t for t, _ in roots if t._prim is not None])
     grads: dict[Tensor, Any] = {}
     lent: set[Tensor] = set()  # tensors whose cotangent no one else holds
@@ -203,7 +200,19 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
             if node in captured:
                 captured[node] = g
                 own = False
-            _step(node, g, own, F, grads, lent, pending, ready)
+            if (
+                donate
+                and not own
+                and node._in1 is NO_INPUT
+                and reuse.donor(node, pending)
+            ):
+                try:
+                    _step(node, g, own, _SPARE, grads, lent, pending, ready)
+                except BaseException:
+                    _free(node)  # its input may be half overwritten: unreachable
+                    raise
+            else:
+                _step(node, g, own, F, grads, lent, pending, ready)
             if not retain_graph and node._prim.saves_inputs:
                 _free(node)
     grads.update({k: v for k, v in captured.items() if v is not None})
@@ -275,7 +284,7 @@ def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
         ans = node._data
         values = [x._data if type(x) is Tensor else x for x in inputs]
     prim, params = node._prim, node._params
-    last = _last_wanting(inputs) if own else -1
+    last = reuse.last_wanting(inputs) if own else -1
     for i, x in enumerate(inputs):
         if type(x) is not Tensor or not x._requires_grad:
             continue
@@ -286,13 +295,17 @@ def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
         if last > i and np.may_share_memory(gi, g):
             last = -1
         if x in grads:
-            _add_into(grads, lent, x, gi)
+            reuse.add_into(grads, lent, x, gi)
         else:
             grads[x] = gi
             if (
                 type(gi) is np.ndarray
-                and gi.nbytes >= LEND_BYTES
-                and (scratch if gi is g else _fresh(gi, ans, values))
+                and gi.nbytes >= reuse.LEND_BYTES
+                and (
+                    scratch
+                    if gi is g
+                    else (F.spare and gi is values[0]) or reuse.fresh(gi, ans, values)
+                )
             ):
                 lent.add(x)
         if x._prim is not None:
@@ -300,37 +313,6 @@ def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
             pending[x] = waiting
             if not waiting:
                 ready.append(x)
-
-
-def _last_wanting(inputs: tuple) -> int:
-    """Position of the last input that wants a gradient (-1 if none does)."""
-    for i in range(len(inputs) - 1, -1, -1):
-        x = inputs[i]
-        if type(x) is Tensor and x._requires_grad:
-            return i
-    return -1
-
-
-def _fresh(gi: np.ndarray, ans: Any, values: list) -> bool:
-    """A rule's result that no one else holds: an array of its own, not one of
-    the node's values (rules return new arrays, ``g`` itself, or views)."""
-    return (
-        gi.base is None
-        and gi.flags.writeable
-        and gi is not ans
-        and all(gi is not v for v in values)
-    )
-
-
-def _add_into(grads: dict, lent: set, x: Tensor, gi: Any) -> None:
-    """A second cotangent for ``x``: summed in place when the first is lent."""
-    acc = grads[x]
-    if x in lent and np.result_type(acc, gi) == acc.dtype:
-        np.add(acc, gi, out=acc)
-        return
-    grads[x] = acc = acc + gi
-    if type(acc) is np.ndarray and acc.nbytes >= LEND_BYTES:
-        lent.add(x)
 
 
 def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:

@@ -7,6 +7,8 @@ call.  Nothing here is registered: ops.py declares every primitive.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -238,19 +240,55 @@ def _div_name(inputs, params):
     return "DivBackward0" if _is_tensor(inputs[0]) else "MulBackward0"
 
 
+# --- what the engine reads from a rule's code ----------------------------------
+
+
+@functools.cache
+def _reads_ans(rule: Callable) -> bool:
+    """True unless ``rule``'s code provably never loads its ``ans`` argument."""
+    import dis  # only the engine's rare memory reuse asks
+
+    code = getattr(rule, "__code__", None)
+    if (
+        code is None
+        or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+        or code.co_varnames[2:3] != ("ans",)
+        or "ans" in code.co_cellvars
+    ):
+        return True
+    return any(
+        ins.opname.startswith("LOAD")
+        and (ins.argval == "ans" or (type(ins.argval) is tuple and "ans" in ins.argval))
+        for ins in dis.get_instructions(code)
+    )
+
+
 # --- rules that need more than one line --------------------------------------
+
+
+def _fits(out, other) -> bool:
+    """Whether ``out * other`` has ``out``'s shape and dtype, so it can be
+    written into ``out``."""
+    return (
+        np.result_type(out, other) == out.dtype
+        and np.broadcast_shapes(out.shape, np.shape(other)) == out.shape
+    )
 
 
 def _times(F, g, y):
     """``g * y``, written into ``g`` when the engine lends it (``F.scratch``) and
     the product keeps its shape and dtype: no new array the size of the input."""
-    if (
-        F.scratch
-        and np.result_type(g, y) == g.dtype
-        and np.broadcast_shapes(g.shape, np.shape(y)) == g.shape
-    ):
+    if F.scratch and _fits(g, y):
         return np.multiply(g, y, out=g)
     return g * y
+
+
+def _times_input(F, s, x):
+    """``s * x``, written into the input value ``x`` when the engine donates it
+    (``F.spare``: no one reads it after this rule) and the product fits it."""
+    if F.spare and type(x) is np.ndarray and _fits(x, s):
+        return np.multiply(s, x, out=x)
+    return s * x
 
 
 def _scaled(product, c):
@@ -314,7 +352,7 @@ def _norm_vjp(F, g, ans, x, dim=None, keepdim=False, p=2):
     safe = F.where(ans == 0, 1.0, ans)
     # Scale in the reduced shape first: one pass over x instead of three.
     if p == 2:
-        return _unreduce(F, g / safe, shape, dim, keepdim) * x
+        return _times_input(F, _unreduce(F, g / safe, shape, dim, keepdim), x)
     if p == 1:
         return _unreduce(F, g, shape, dim, keepdim) * F.sign(x)
     scale = _unreduce(F, g / safe ** (p - 1), shape, dim, keepdim)

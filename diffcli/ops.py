@@ -19,8 +19,10 @@ on Tensors (``F`` = recorded ops: the backward pass is itself differentiable),
 so one formula serves every order.  A rule may return a gradient of the
 broadcast shape; the engine sums it back to the input's shape in one place.
 A rule returns a new array, ``g`` itself or a view, never another array it was
-given.  ``F.scratch`` is true when the engine lends the rule ``g`` to overwrite
-(a large cotangent no one else holds; see ``opkit._times``).
+given, unless the engine hands it one to overwrite: ``F.scratch`` lends it
+``g`` (a large cotangent no one else holds; see ``opkit._times``), ``F.spare``
+the value of a one-input node's input, read by no one after the rule (see
+``opkit._times_input``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from diffcli.opkit import (
     _pow_base,
     _pow_exponent,
     _pow_name,
+    _reads_ans,
     _scatter,
     _select_vjp,
     _sigmoid,
@@ -94,6 +97,12 @@ class Primitive:
 
     def grad_fn_name(self, inputs: tuple, params: dict) -> str:
         return self.torch(inputs, params) if callable(self.torch) else self.torch
+
+    def reads_output(self, argnum: int) -> bool:
+        """Whether rule ``argnum`` reads ``ans``, found in its code as PyTorch's
+        codegen finds ``result`` in a formula: a node whose rules do not may
+        have its value's memory reused by the engine."""
+        return not isinstance(self.vjps, tuple) or _reads_ans(self.vjps[argnum])
 
     def rule(self, argnum: int) -> Rule:
         """The VJP rule of input ``argnum`` with the uniform signature."""
