@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,13 @@ class DiffcheckFile(pytest.File):
             cases = load(self.path)
         except BatchFileError as err:
             raise self.CollectError(str(err)) from None
+        seen = Counter(case.name for case in cases)
         for case in cases:
-            yield DiffcheckItem.from_parent(self, name=case.name, case=case)
+            # A repeated name gets its case number, so every item has its own id.
+            name = (
+                case.name if seen[case.name] == 1 else f"{case.name}[{case.index + 1}]"
+            )
+            yield DiffcheckItem.from_parent(self, name=name, case=case)
 
 
 class DiffcheckFailure(Exception):

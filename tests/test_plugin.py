@@ -49,6 +49,39 @@ at = { x = 1.0 }
 """
 
 
+def test_cases_that_share_a_name_get_their_numbers(pytester: pytest.Pytester):
+    pytester.makefile(
+        ".diffcheck.toml",
+        dup="""
+[[case]]
+name = "sq"
+expr = "x**2"
+at = { x = 1.0 }
+
+[[case]]
+name = "cube"
+expr = "x**3"
+at = { x = 1.0 }
+
+[[case]]
+name = "sq"
+expr = "x**2"
+at = { x = 2.0 }
+expect = { value = 5.0 }
+""",
+    )
+    result = run(pytester, "-v", "dup.diffcheck.toml::sq[3]")
+    result.assert_outcomes(failed=1)
+    result = run(pytester, "--co", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "dup.diffcheck.toml::sq[[]1[]]",
+            "dup.diffcheck.toml::cube",
+            "dup.diffcheck.toml::sq[[]3[]]",
+        ]
+    )
+
+
 def test_one_item_per_case_and_the_failure_message(pytester: pytest.Pytester):
     pytester.makefile(".diffcheck.toml", small=SMALL)
     pytester.makefile(".toml", other="[[case]]\nexpr = 'x'\n")  # not collected
