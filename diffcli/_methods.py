@@ -123,7 +123,7 @@ def install(Tensor: type) -> None:
     Tensor.T = property(lambda self: fn.permute(self, *reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: apply(P["mT"], self))
     Tensor.expand = lambda self, *shape: fn.broadcast_to(
-        self, _shape(shape, self.shape)
+        self, _expand_shape(fn.shape_arg(shape), self.shape)
     )
     Tensor.expand_as = lambda self, other: fn.broadcast_to(self, other.shape)
     Tensor.flatten = lambda self: fn.reshape(self, -1)
@@ -186,10 +186,8 @@ def install(Tensor: type) -> None:
     Tensor.div_ = _inplace("div")
 
 
-def _shape(shape: tuple, current: tuple) -> tuple:
-    shape = (
-        tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    )
+def _expand_shape(shape: tuple, current: tuple) -> tuple:
+    """expand's target shape, with -1 keeping that dimension's current size."""
     lead = len(shape) - len(current)
     return tuple(
         current[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.errors import DiffcliError
+from diffcli.functional import shape_arg
 from diffcli.tensor import Tensor, _as_array, _untensor
 
 float16, float32, float64 = (
@@ -65,11 +66,7 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
 
 
 def _shape(size: tuple, keyword: Any = None) -> tuple[int, ...]:
-    if keyword is not None:
-        size = (keyword,)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    return tuple(int(n) for n in size)
+    return tuple(int(n) for n in shape_arg(size if keyword is None else (keyword,)))
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:

@@ -200,11 +200,15 @@ def permute(input: Any, *dims: int) -> Tensor:
     return apply(P["permute"], _t(input), dims=dims)
 
 
+def shape_arg(size: tuple) -> tuple:
+    """A shape as PyTorch takes it, ``f(2, 3)`` or ``f((2, 3))``, as one tuple."""
+    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+        return tuple(size[0])
+    return tuple(size)
+
+
 def reshape(input: Any, *shape: Any) -> Tensor:
-    shape = (
-        tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    )
-    return apply(P["reshape"], _t(input), shape=shape)
+    return apply(P["reshape"], _t(input), shape=shape_arg(shape))
 
 
 def broadcast_to(input: Any, shape: tuple[int, ...]) -> Tensor:
