@@ -200,19 +200,20 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
             if node in captured:
                 captured[node] = g
                 own = False
+            inputs = node._inputs
             if (
                 donate
                 and not own
                 and node._in1 is NO_INPUT
                 and reuse.donor(node, pending)
             ):
-                try:
-                    _step(node, g, own, _SPARE, grads, lent, pending, ready)
-                except BaseException:
-                    _free(node)  # its input may be half overwritten: unreachable
-                    raise
-            else:
-                _step(node, g, own, F, grads, lent, pending, ready)
+                # Unlinked first, so that once ``unshared`` finds no one else
+                # holding the input, no one can reach it while the rule writes.
+                _free(node)
+                if reuse.unshared(inputs):
+                    _step(node, inputs, g, own, _SPARE, grads, lent, pending, ready)
+                    continue
+            _step(node, inputs, g, own, F, grads, lent, pending, ready)
             if not retain_graph and node._prim.saves_inputs:
                 _free(node)
     grads.update({k: v for k, v in captured.items() if v is not None})
@@ -268,14 +269,13 @@ def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
     return gi
 
 
-def _step(node: Tensor, g, own, F, grads, lent, pending, ready) -> None:
+def _step(node: Tensor, inputs, g, own, F, grads, lent, pending, ready) -> None:
     """Send ``g`` through one node's rules to each input that wants it.
 
     ``own``: no one else holds ``g`` (a large array of this first-order pass),
     so the last rule to read it may write its result into it (``F.scratch``),
     unless an earlier input's gradient is a view of it.
     """
-    inputs = node._inputs
     if type(inputs) is not tuple:
         raise DiffcliError(FREED_MESSAGE)
     if F is _TENSOR:

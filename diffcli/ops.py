@@ -90,6 +90,7 @@ class Primitive:
     sympy: Callable[..., Any] | None
     torch: str | Callable[[tuple, dict], str]
     saves_inputs: bool
+    overwrites_input: bool = False
 
     @property
     def differentiable(self) -> bool:
@@ -123,15 +124,20 @@ def prim(
     sympy=None,
     torch="",
     saves_inputs=True,
+    overwrites_input=False,
 ):
     """Declare a primitive in THE table.
 
     ``saves_inputs=False``: the rules read only the inputs' shapes, so the node
     survives a backward that frees saved values (as PyTorch's SumBackward0 does).
+    ``overwrites_input``: a one-input primitive whose rule may write into its
+    input's value when the engine donates it (``F.spare``).
     Rules may always read ``ans``: a result is its own node and keeps its value.
     """
     torch = torch or name.capitalize() + "Backward0"
-    PRIMITIVES[name] = Primitive(name, forward, vjps, sympy, torch, saves_inputs)
+    PRIMITIVES[name] = Primitive(
+        name, forward, vjps, sympy, torch, saves_inputs, overwrites_input
+    )
     return PRIMITIVES[name]
 
 
@@ -306,6 +312,7 @@ prim(
     (_norm_vjp,),
     sympy=_sp_norm,
     torch="LinalgVectorNormBackward0",
+    overwrites_input=True,
 )
 
 # Linear algebra.

@@ -7,11 +7,16 @@ reuses its temporaries the same way): a cotangent that no one else holds,
 intermediate whose only consumer is being differentiated and that nothing
 else holds, *donated* to that consumer's rule (``F.spare``).  Each saves an
 array the size of the input: ``norm(x**2)``'s backward makes no new one.
+
+Who else holds an array is told by reference counts, after the consumer has
+let go of its input: from then on nothing new can reach the value, so neither
+another thread nor a Ctrl-C can see it half written.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any
 
 import numpy as np
@@ -56,12 +61,18 @@ def add_into(grads: dict, lent: set, x: Tensor, gi: Any) -> None:
 
 
 def donor(node: Tensor, pending: dict) -> bool:
-    """Whether the value of ``node``'s only input dies with ``node``'s rule, so
-    the rule may write its result into it: a large array of an intermediate
-    that ``node`` alone consumes, that nothing outside the pass holds, and
-    whose own rules never read it (``Primitive.reads_output``)."""
+    """Whether ``node``'s only input may be donated to its rule, by what the
+    pass itself knows: a large array of an intermediate that ``node`` alone
+    consumes, whose own rules never read it (``Primitive.reads_output``), and
+    a rule that takes it (``Primitive.overwrites_input``).  The engine then
+    unlinks ``node`` and asks ``unshared`` about everyone else."""
     x = node._in0
-    if type(x) is not Tensor or pending.get(x) != 1 or not node._prim.saves_inputs:
+    if (
+        type(x) is not Tensor
+        or not node._prim.overwrites_input
+        or pending.get(x) != 1
+        or not node._prim.saves_inputs
+    ):
         return False
     data = x._data
     if (
@@ -71,18 +82,28 @@ def donor(node: Tensor, pending: dict) -> bool:
         or not data.flags.writeable
     ):
         return False
-    # Counted against a probe held by one slot and counted the same way, so
-    # what the interpreter's own stack adds cancels out.  ``x`` may be held by
-    # node's input slot and the key of ``pending`` only, its array by ``x``
-    # only: a user's name, a view, ``.data`` or another graph adds one.
-    probe = _PROBE.item
-    once = _refs(probe)
-    if _refs(x) != once + 1 or _refs(data) != once:
-        return False
     inputs = x._inputs
     return type(inputs) is tuple and not any(
         type(v) is Tensor and v._requires_grad and x._prim.reads_output(i)
         for i, v in enumerate(inputs)
+    )
+
+
+def unshared(inputs: tuple) -> bool:
+    """Whether, its consumer unlinked, ``inputs[0]`` is held only by ``inputs``
+    and the pass's ``pending`` key, and its array only by it.  Any name, view,
+    ``.data``, other graph, weak reference or other thread's pass counts."""
+    x = inputs[0]
+    data = x._data
+    # Counted against a probe held by one slot and counted the same way, so
+    # what the interpreter's own stack adds cancels out.
+    probe = _PROBE.item
+    once = _refs(probe)
+    return (
+        _refs(x) == once + 1
+        and _refs(data) == once
+        and not weakref.getweakrefcount(x)
+        and not weakref.getweakrefcount(data)
     )
 
 
