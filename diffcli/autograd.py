@@ -48,8 +48,10 @@ MODIFIED_MESSAGE = (
 )
 
 
-class _GradSwitch(contextlib.ContextDecorator):
-    """Sets GradMode.enabled for a block or a decorated function."""
+class _GradSwitch:
+    """Sets this thread's grad mode for a block, or for each call of a
+    decorated function (a switch of its own per call, so calls in several
+    threads or recursive ones restore what they found)."""
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled
@@ -61,6 +63,32 @@ class _GradSwitch(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: object) -> None:
         GradMode.enabled = self._saved.pop()
+
+    def __call__(self, func: Callable) -> Callable:
+        enabled = self._enabled
+
+        @functools.wraps(func)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            with _GradSwitch(enabled):
+                return func(*args, **kwargs)
+
+        return switched
+
+
+class _SetGradEnabled(_GradSwitch):
+    """Switches at once, as PyTorch's does when called as a function; as a
+    context manager it then restores the mode it found."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__(enabled)
+        self._found = GradMode.enabled
+        GradMode.enabled = enabled
+
+    def __enter__(self) -> None:
+        GradMode.enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        GradMode.enabled = self._found
 
 
 def no_grad(func: Callable | None = None) -> Any:
@@ -79,7 +107,8 @@ def enable_grad(func: Callable | None = None) -> Any:
 
 
 def set_grad_enabled(mode: bool) -> _GradSwitch:
-    return _GradSwitch(mode)
+    """Turn recording on or off now; as a context manager, for a block."""
+    return _SetGradEnabled(mode)
 
 
 def is_grad_enabled() -> bool:

@@ -12,6 +12,7 @@ share one empty dict (about a third less memory per node).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,14 @@ from diffcli._format import dtype_suffix, format_tensor
 from diffcli.errors import DiffcliError
 
 
-class GradMode:
-    """Whether new operations are recorded (``no_grad`` turns it off)."""
+class _GradMode(threading.local):
+    """Whether new operations are recorded (``no_grad`` turns it off).  Each
+    thread has its own, and a new thread starts recording, as in PyTorch."""
 
     enabled: bool = True
+
+
+GradMode = _GradMode()
 
 
 class Version:

@@ -4,6 +4,8 @@ autograd.grad, error messages, accumulation and in-place changes."""
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import time
 
 import numpy as np
@@ -300,6 +302,73 @@ def test_set_grad_enabled():
         assert not (x * 1).requires_grad
     with dc.set_grad_enabled(True):
         assert (x * 1).requires_grad
+
+
+def test_set_grad_enabled_acts_at_once_as_a_function():
+    """As in PyTorch: a call switches the mode; a with-block restores it."""
+    try:
+        dc.set_grad_enabled(False)
+        assert not dc.is_grad_enabled()
+        with dc.set_grad_enabled(True):
+            assert dc.is_grad_enabled()
+        assert not dc.is_grad_enabled()
+    finally:
+        dc.set_grad_enabled(True)
+    assert dc.is_grad_enabled()
+
+
+def in_thread(fn):
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join()
+    return out[0]
+
+
+def test_grad_mode_is_per_thread():
+    """As in PyTorch: no_grad in one thread leaves other threads recording, and
+    a new thread starts recording."""
+    x = dc.ones(2, requires_grad=True)
+    with dc.no_grad():
+        assert in_thread(lambda: (x * 2).requires_grad)
+        assert not (x * 2).requires_grad
+    with dc.no_grad():
+        assert in_thread(lambda: (dc.no_grad()(lambda: x * 2))().requires_grad) is False
+        assert in_thread(dc.is_grad_enabled)
+
+
+def test_concurrent_backwards_and_decorated_calls_keep_recording():
+    """Each backward (and each call of a no_grad function) switches recording
+    off for its own thread only, and puts it back."""
+
+    @dc.no_grad
+    def frozen(x):
+        time.sleep(0)  # let the other thread in
+        return x * 2
+
+    barrier, failures = threading.Barrier(2), []
+
+    def work():
+        barrier.wait()
+        for _ in range(200):
+            x = dc.ones(10**4, requires_grad=True)  # numpy lets the other run
+            y = (x * x).sum()
+            if y.grad_fn is None or frozen(x).requires_grad:
+                failures.append("recording was off" if y.grad_fn is None else "on")
+                return
+            y.backward()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # interleave the threads finely
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [] and dc.is_grad_enabled()
 
 
 # --- retain_graph, accumulation ------------------------------------------------------
