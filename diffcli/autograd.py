@@ -90,6 +90,10 @@ class _SetGradEnabled(_GradSwitch):
     def __exit__(self, *exc: object) -> None:
         GradMode.enabled = self._found
 
+    def __call__(self, func: Callable) -> Callable:
+        GradMode.enabled = self._found  # a decorator switches only its calls
+        return super().__call__(func)
+
 
 def no_grad(func: Callable | None = None) -> Any:
     """Operations inside do not record a graph (their results need no grad).

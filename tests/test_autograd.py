@@ -316,6 +316,12 @@ def test_set_grad_enabled_acts_at_once_as_a_function():
         dc.set_grad_enabled(True)
     assert dc.is_grad_enabled()
 
+    @dc.set_grad_enabled(False)
+    def frozen():
+        return dc.is_grad_enabled()
+
+    assert dc.is_grad_enabled() and frozen() is False and dc.is_grad_enabled()
+
 
 def in_thread(fn):
     out = []
