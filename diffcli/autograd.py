@@ -21,7 +21,7 @@ import numpy as np
 from diffcli import reuse
 from diffcli.errors import DiffcliError
 from diffcli.ops import PRIMITIVES
-from diffcli.tensor import FREED, NO_INPUT, Freed, GradFn, GradMode, Tensor, apply
+from diffcli.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
 
 _NUMPY = SimpleNamespace(
     **{name: p.forward for name, p in PRIMITIVES.items()}, scratch=False, spare=False
@@ -237,7 +237,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
             if (
                 donate
                 and not own
-                and node._in1 is NO_INPUT
+                and node._prim.overwrites_input
                 and reuse.donor(node, pending)
             ):
                 # Unlinked first, so that once ``unshared`` finds no one else

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.tensor import Tensor
+from diffcli.tensor import NO_INPUT, Tensor
 
 # Arrays at least this big are reused (numpy's own threshold for reusing
 # temporaries): below it, the saved allocation costs less than the bookkeeping.
@@ -69,6 +69,7 @@ def donor(node: Tensor, pending: dict) -> bool:
     x = node._in0
     if (
         type(x) is not Tensor
+        or node._in1 is not NO_INPUT
         or not node._prim.overwrites_input
         or pending.get(x) != 1
         or not node._prim.saves_inputs
