@@ -45,8 +45,9 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from diffcli import batch, runner
-from diffcli.batch import load
+from diffcli.batch import cases as batch
+from diffcli.batch import workers as runner
+from diffcli.batch.cases import load
 
 TARGET_SPEEDUP = 1.7
 

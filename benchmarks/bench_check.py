@@ -40,9 +40,9 @@ import time
 
 import numpy as np
 
-from diffcli import check as C
-from diffcli.closed_form import closed_form
-from diffcli.problem import prepare
+from diffcli.verify import verdict as C
+from diffcli.verify.closed_form import closed_form
+from diffcli.verify.question import prepare
 
 EXPR = "norm(x**2)"
 TARGET_N, TARGET_SECONDS = 8, 0.3

@@ -8,7 +8,7 @@ always exits 0.
     python benchmarks/bench_minimize.py --json
 
 Rows:
-  per step     diffcli.minimize.minimize on the seed function a*x**2 + b*x + c
+  per step     diffcli.minimize.descent.minimize on the seed function a*x**2 + b*x + c
                (SGD, lr 0.01, solve=False): whole call / steps, so parsing and
                tracing are included.  PyTorch: the same loop written eagerly
                (zero_grad, forward, backward, step; float64 tensors).
@@ -22,7 +22,7 @@ Rows:
                CPUs), the rendering and the exit.  Target: < 1 s.
                Also with --no-solve (info: the command without SymPy).
   process      the same work in one process, one thing after the other, and
-               without click and rich: `python -c "from diffcli.minimize
+               without click and rich: `python -c "from diffcli.minimize.descent
                import minimize; minimize(...)"`, solve=True (median of 3),
                and where its time goes (phases).  Info.
 """
@@ -42,7 +42,7 @@ import time
 from time import perf_counter
 from typing import Any
 
-from diffcli.minimize import minimize
+from diffcli.minimize.descent import minimize
 
 EXPR = "a*x**2 + b*x + c"
 ABC = {"a": 1.0, "b": -2.0, "c": 1.0}
@@ -103,7 +103,7 @@ def cli_run(steps: int, *extra: str) -> float:
 
 def process_run(steps: int) -> float:
     code = (
-        "from diffcli.minimize import minimize; "
+        "from diffcli.minimize.descent import minimize; "
         f"r = minimize({EXPR!r}, {{'x': 0.0}}, {ABC!r}, lr={LR}, steps={steps}); "
         "assert r.nearest_minimum is not None"
     )
@@ -115,15 +115,15 @@ def process_run(steps: int) -> float:
 PHASES_CHILD = """
 import json, time
 marks = [("start", time.time())]
-from diffcli.minimize import minimize
+from diffcli.minimize.descent import minimize
 marks.append(("import diffcli", time.time()))
 minimize(EXPR, {"x": 0.0}, ABC, lr=LR, steps=STEPS, solve=False)
 marks.append(("steps", time.time()))
-from diffcli import symbolic
+from diffcli.expr import symbolic as symbolic
 symbolic.sympy()
 marks.append(("import sympy", time.time()))
-from diffcli.problem import prepare
-from diffcli.stationary import stationary_points
+from diffcli.verify.question import prepare
+from diffcli.minimize.stationary import stationary_points
 stationary_points(prepare(EXPR, {"x": 0.0}, ABC), 5.0)
 marks.append(("stationary points", time.time()))
 print(json.dumps(marks), flush=True)

@@ -2,9 +2,16 @@
 by SymPy.  ``import diffcli as dc`` reads like ``import torch``.
 """
 
-from diffcli import autograd, optim
-from diffcli.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from diffcli.creation import (
+import sys as _sys
+
+from diffcli.engine import autograd, optim
+from diffcli.engine.autograd import (
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from diffcli.engine.creation import (
     DoubleTensor,
     FloatTensor,
     arange,
@@ -31,8 +38,7 @@ from diffcli.creation import (
     zeros,
     zeros_like,
 )
-from diffcli.errors import DiffcliError, ExprError
-from diffcli.functional import (
+from diffcli.engine.functional import (
     abs,
     add,
     allclose,
@@ -84,10 +90,15 @@ from diffcli.functional import (
     transpose,
     where,
 )
-from diffcli.gradcheck import gradcheck, gradgradcheck
-from diffcli.tensor import Tensor
+from diffcli.engine.gradcheck import gradcheck, gradgradcheck
+from diffcli.engine.tensor import Tensor
+from diffcli.errors import DiffcliError, ExprError
 
 clip = clamp
 __version__ = "0.1.0"
+
+# PyTorch programs import these by their old paths (from torch.autograd import ...).
+_sys.modules[__name__ + ".autograd"] = autograd
+_sys.modules[__name__ + ".optim"] = optim
 
 __all__ = [name for name in dir() if not name.startswith("_")]

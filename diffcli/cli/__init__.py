@@ -11,7 +11,7 @@ with the shared pieces, then register it in LAZY_COMMANDS below (imported only
 when used, so ``--help`` stays light) or with ``main.add_command``::
 
     import click
-    from diffcli import cli_common as common
+    from diffcli.cli import common as common
     from diffcli.cli import check_options, output_options, point_options, run
 
     @click.command(help="...")
@@ -37,7 +37,7 @@ from typing import Any
 import click
 
 from diffcli import __version__
-from diffcli import cli_common as common
+from diffcli.cli import common as common
 
 # name -> "module:attribute" of commands defined elsewhere, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
@@ -172,7 +172,7 @@ def output_options(f: Callable) -> Callable:
 
 def tolerances(rtol: float | None, atol: float | None) -> Any:
     """Tolerances from --rtol/--atol (the closed form keeps its tight ones)."""
-    from diffcli.check import Tolerances
+    from diffcli.verify.verdict import Tolerances
 
     default = Tolerances()
     return Tolerances(
@@ -258,8 +258,8 @@ def grad(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli import check as C
-        from diffcli.problem import prepare
+        from diffcli.verify import verdict as C
+        from diffcli.verify.question import prepare
 
         tol = tolerances(rtol, atol)
         points = common.parse_assignments(at)
@@ -307,15 +307,15 @@ def _need_values(problems: list[Any], no_check: bool) -> None:
 
 
 def _emit(result: Any, latex: bool, tol: Any, json_mode: bool) -> int:
-    from diffcli import jsonout
-    from diffcli.check import MultiResult
+    from diffcli.render import json_data as jsonout
+    from diffcli.verify.verdict import MultiResult
 
     multi = isinstance(result, MultiResult)
     if json_mode:
         data = (jsonout.multi_json if multi else jsonout.grad_json)(result, latex)
         common.print_json(data)
     else:
-        from diffcli import render
+        from diffcli.render import grad_views as render
 
         show((render.multi_view if multi else render.grad_view)(result, latex, tol))
     return common.exit_code(result.check.status)
@@ -353,8 +353,8 @@ def jacobian(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli import check as C
-        from diffcli import jsonout
+        from diffcli.render import json_data as jsonout
+        from diffcli.verify import verdict as C
 
         names = common.parse_names(wrt) if wrt else None
         result = C.jacobian(
@@ -368,7 +368,7 @@ def jacobian(
         if json_mode:
             common.print_json(jsonout.jacobian_json(result, latex))
         else:
-            from diffcli import render
+            from diffcli.render import grad_views as render
 
             show(render.jacobian_view(result, latex))
         return common.exit_code(result.check.status)
@@ -413,8 +413,8 @@ def graph(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli import graph as G
-        from diffcli import jsonout
+        from diffcli.render import json_data as jsonout
+        from diffcli.verify import graph_report as G
 
         result = G.build_graph(
             expr, common.parse_assignments(at), common.parse_assignments(let), seed
@@ -433,7 +433,7 @@ def graph(
         if json_mode:
             common.print_json(jsonout.graph_json(result))
         else:
-            from diffcli import render
+            from diffcli.render import grad_views as render
 
             show(render.graph_view(result))
         return common.EXIT_OK

@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from diffcli import cli_common as common
+from diffcli.cli import common as common
 from diffcli.cli import run
 
 EXIT_INTERRUPTED = 130
@@ -117,7 +117,8 @@ def check_files(
     json_mode: bool = False,
 ) -> int:
     """Load, run and report every case of ``files`` -> the exit code."""
-    from diffcli import batch, runner
+    from diffcli.batch import cases as batch
+    from diffcli.batch import workers as runner
 
     cases: list[batch.Case] = []
     unreadable: list[tuple[str, str]] = []
@@ -224,7 +225,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[Any], None]]:
 
 def _junit(results: list, unreadable: list[tuple[str, str]]) -> str:
     """Cases, and each unreadable file as an error, so CI shows it too."""
-    from diffcli.batch import CaseResult, junit_xml
+    from diffcli.batch.cases import CaseResult, junit_xml
 
     lost = [
         CaseResult(path, "", "error", message=message, file=path)
@@ -241,7 +242,7 @@ def _report(
     seconds: float,
     json_mode: bool,
 ) -> None:
-    from diffcli import render_runs as R
+    from diffcli.render import run_views as R
 
     counts = R.summary(results)
     not_run = total - len(results)

@@ -1,6 +1,6 @@
 """``diffcli minimize``: gradient descent on an expression from the command line.
 
-Options are parsed here; the descent is the core's (diffcli.minimize, which
+Options are parsed here; the descent is the core's (diffcli.minimize.descent, which
 parses and traces the expression once and replays the trace per step) and the
 output is render_runs' view or JSON.  Loaded lazily through LAZY_COMMANDS, so
 its top-level imports stay light: numpy, the engine and rich come in only when
@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from diffcli import cli_common as common
+from diffcli.cli import common as common
 from diffcli.cli import output_options, point_options, run
 
-# The core's names (diffcli.minimize.OPTIMIZERS, checked equal by a test); not
+# The core's names (diffcli.minimize.descent.OPTIMIZERS, checked equal by a test); not
 # imported from there so that `diffcli --help` does not load numpy for them.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 REFRESH = 0.05  # seconds between progress bar updates: at most 20 a second
@@ -215,8 +215,8 @@ def minimize(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli import minimize as M
-        from diffcli.problem import prepare
+        from diffcli.minimize import descent as M
+        from diffcli.verify.question import prepare
 
         points = common.parse_assignments(at)
         lets = common.parse_assignments(let)
@@ -239,7 +239,7 @@ def minimize(
         problem = prepare(expr, points, lets)  # bad input: exit 2, nothing started
         solver = None
         if not no_solve and not problem.free:
-            from diffcli.stationary import BesideSolver
+            from diffcli.minimize.stationary import BesideSolver
 
             solver = BesideSolver(problem, solve_timeout)
         try:
@@ -256,7 +256,7 @@ def minimize(
                 solver.close()
         if no_solve:
             result.symbolic_reason = "--no-solve"
-        from diffcli import render_runs
+        from diffcli.render import run_views as render_runs
 
         if json_mode:
             common.print_json(render_runs.minimize_json(result))

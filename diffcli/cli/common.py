@@ -1,0 +1,221 @@
+"""What every diffcli command shares, without click: reading ``--at``/``--let``
+options, loading ``--func`` files, the console, JSON printing and the one way
+errors are reported (message and caret on stderr, exit 2, no traceback).
+
+Commands in other modules (``minimize``, ``check FILE``) import these so that
+options, errors and exit codes mean the same everywhere.  Kept light: rich is
+imported only when a console is made, SymPy never.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from diffcli.errors import DiffcliError, ExprError
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1  # a cross-check disagreed
+EXIT_USAGE = 2  # bad input or usage, and internal errors
+
+
+class UsageError(ExprError):
+    """Bad input found by the command line itself (options that don't fit)."""
+
+
+# --- options ----------------------------------------------------------------------
+
+
+def parse_assignments(texts: Iterable[str]) -> list[tuple[str, str]]:
+    """``--at x=1,y=[1,2] --at z=3`` as (name, value text) pairs, in order.
+
+    Commas inside brackets don't split; errors carry the option text for the caret.
+    """
+    from diffcli.expr.parser import split_assignments
+
+    pairs: list[tuple[str, str]] = []
+    for text in texts:
+        pairs += split_assignments(text)
+    return pairs
+
+
+def parse_names(texts: Iterable[str]) -> list[str]:
+    """``--wrt x,y --wrt z``: names separated by commas or spaces."""
+    names: list[str] = []
+    for text in texts:
+        for name in text.replace(",", " ").split():
+            if not name.isidentifier():
+                col = text.find(name)
+                raise ExprError(
+                    f"'{name}' is not a variable name", text, col, col + len(name)
+                )
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def load_function(spec: str) -> tuple[Callable[..., Any], str]:
+    """``FILE.py:NAME`` -> the function, guarded so its own errors read clearly."""
+    path_text, sep, name = spec.rpartition(":")
+    if not sep or not path_text or not name:
+        raise UsageError(f"--func expects FILE.py:NAME, got '{spec}'")
+    path = Path(path_text)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        why = getattr(err, "strerror", None) or str(err)
+        raise UsageError(f"cannot read {path_text}: {why}") from None
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as err:
+        line = (err.text or "").rstrip("\n")
+        col = None if err.offset is None else max(0, err.offset - 1 - _indent(line))
+        raise ExprError(
+            f"{path_text}, line {err.lineno}: syntax error: {err.msg}",
+            line.strip(),
+            col,
+        ) from None
+    namespace: dict[str, Any] = {"__name__": path.stem, "__file__": str(path)}
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        exec(code, namespace)
+    except Exception as err:
+        raise UsageError(
+            f"running {path_text} failed: {_describe(err, path)}"
+        ) from None
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    function = namespace.get(name)
+    if not callable(function):
+        found = [
+            k for k, v in namespace.items() if callable(v) and not k.startswith("_")
+        ]
+        close = difflib.get_close_matches(name, found, 1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        what = "has no function" if function is None else "has no callable"
+        raise UsageError(f"{path_text} {what} '{name}'{hint}")
+    label = f"{path_text}:{name}"
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except DiffcliError:
+            raise
+        except Exception as err:
+            raise UsageError(f"{label} raised {_describe(err, path)}") from None
+
+    return guarded, label
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _describe(err: BaseException, path: Path) -> str:
+    """``ZeroDivisionError: division by zero (line 4)``: the user's line, if any."""
+    lines = [
+        f.lineno
+        for f in traceback.extract_tb(err.__traceback__)
+        if Path(f.filename).resolve() == path.resolve()
+    ]
+    where = f" (line {lines[-1]})" if lines else ""
+    return f"{type(err).__name__}: {err}{where}"
+
+
+# --- output -----------------------------------------------------------------------
+
+
+def make_console(stderr: bool = False, file: IO[str] | None = None) -> Any:
+    """A rich Console: colour only on terminals, none at all with NO_COLOR."""
+    from rich.console import Console
+
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(
+        file=file,
+        stderr=stderr,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        color_system=None if plain else "auto",
+    )
+
+
+def print_json(data: Any, file: IO[str] | None = None) -> None:
+    """One JSON object (non-finite numbers as "nan"/"inf"/"-inf") and a newline."""
+    from diffcli.render.json_data import dumps
+
+    (file or sys.stdout).write(dumps(data) + "\n")
+
+
+def error_text(err: BaseException) -> str:
+    """The one message a person sees: ExprErrors with their caret."""
+    if isinstance(err, ExprError):
+        return err.render()
+    from diffcli.verify.question import NonScalarOutput
+
+    if isinstance(err, NonScalarOutput):
+        return (
+            f"{err}\n"
+            "  hint: --seed ones gives the vector-Jacobian product with a seed of\n"
+            "  ones, as backward(gradient=ones_like(y)) does; `diffcli jacobian`\n"
+            "  gives the full Jacobian"
+        )
+    return str(err)
+
+
+def report_error(
+    err: BaseException, json_mode: bool = False, debug: bool = False
+) -> int:
+    """Print an error as promised (stderr; also ``{"error"}`` with --json) -> exit code.
+
+    Errors diffcli raises on purpose are user errors; anything else is an
+    internal error in one line, with the traceback only under ``--debug``.
+    """
+    expected = isinstance(err, DiffcliError)
+    message = (
+        error_text(err) if expected else f"internal error: {type(err).__name__}: {err}"
+    )
+    if debug:
+        traceback.print_exception(err, file=sys.stderr)
+    hint = "" if expected or debug else " (run with --debug for the traceback)"
+    sys.stderr.write(f"error: {message}{hint}\n")
+    if json_mode:
+        first = message if expected else f"{message}{hint}"
+        print_json({"error": first})
+    return EXIT_USAGE
+
+
+def run_guarded(
+    action: Callable[[], int], json_mode: bool = False, debug: bool = False
+) -> int:
+    """Run a command's body; every exception becomes a clear message and exit 2."""
+    try:
+        return action()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as err:
+        return report_error(err, json_mode, debug)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``diffcli ... | head``), don't complain at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def exit_code(status: str) -> int:
+    """The exit code a verdict status stands for."""
+    return EXIT_MISMATCH if status == "mismatch" else EXIT_OK

@@ -1,0 +1,437 @@
+"""User text -> diffcli's own small expression tree.
+
+Python's ``ast`` does the tokenizing, but only a whitelist of node types is
+translated; everything else is an ``ExprError`` pointing at the offending text.
+User text is never evaluated (no eval/exec/compile/sympify).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+import math
+import re
+import sys
+import warnings
+from typing import NamedTuple
+
+from diffcli.errors import ExprError
+from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
+    Binary,
+    Call,
+    Compare,
+    Const,
+    Expr,
+    Index,
+    ListExpr,
+    Name,
+    Num,
+    Slice,
+    Unary,
+    children,
+    free_names,
+    integer,
+    literal,
+    walk,
+)
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+MAX_LITERAL_ELEMENTS = 100_000
+MAX_EXPONENT = 1000
+MAX_DIGITS = 400
+MAX_CONSTRUCTED_ELEMENTS = 10_000_000  # ones/zeros/eye/arange/linspace output
+CONSTANTS = ("pi", "e")
+
+
+class Signature(NamedTuple):
+    """Allowed positional arity (max None = unbounded) and keyword names."""
+
+    min_args: int
+    max_args: int | None
+    kwargs: frozenset[str] = frozenset()
+
+
+_RED = frozenset({"dim", "keepdim"})
+# Functions of one argument that map element by element: each is a primitive.
+ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid")
+ELEMENTWISE += ("relu",)
+FUNCTIONS: dict[str, Signature] = {
+    **dict.fromkeys(ELEMENTWISE, Signature(1, 1)),
+    "pow": Signature(2, 2),
+    "sum": Signature(1, 1, _RED),
+    "mean": Signature(1, 1, _RED),
+    "max": Signature(1, 2, _RED),
+    "min": Signature(1, 2, _RED),
+    "norm": Signature(1, 1, _RED | {"p"}),
+    **dict.fromkeys(("dot", "mm", "matmul", "maximum", "minimum"), Signature(2, 2)),
+    "transpose": Signature(1, 3),
+    "where": Signature(3, 3),
+    "clamp": Signature(1, 3, frozenset({"min", "max"})),
+    "detach": Signature(1, 1),
+    "arange": Signature(1, 3),
+    "ones": Signature(1, None),
+    "zeros": Signature(1, None),
+    "eye": Signature(1, 2),
+    "linspace": Signature(3, 3),
+}
+# Positional arguments after the first that may also be given by keyword.
+_POSITIONAL_KW = {"max": ("dim",), "min": ("dim",), "clamp": ("min", "max")}
+
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINOPS[ast.MatMult] = "@"
+_BADOPS = {ast.Mod: "%", ast.FloorDiv: "//", ast.LShift: "<<", ast.RShift: ">>"}
+_BADOPS |= {ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
+_CMPOPS[ast.NotEq] = "!="
+_BADCMP = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+# Plain names for node types outside the whitelist ("... are not supported").
+_UNSUPPORTED = {ast.Lambda: "lambda expressions", ast.JoinedStr: "f-strings"}
+_UNSUPPORTED |= {ast.Dict: "dictionaries", ast.Set: "sets", ast.Tuple: "tuples"}
+_UNSUPPORTED |= {ast.Await: "await expressions", ast.Starred: "starred expressions"}
+_UNSUPPORTED |= {ast.Yield: "yield expressions", ast.YieldFrom: "yield expressions"}
+_UNSUPPORTED |= {ast.NamedExpr: "assignment expressions (:=)"}
+_UNSUPPORTED |= {ast.IfExp: "conditional expressions (use where(cond, a, b))"}
+_COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_UNSUPPORTED |= dict.fromkeys(_COMPS, "comprehensions")
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+
+
+def _too_deep() -> str:
+    return f"expression is too deeply nested (limit {MAX_DEPTH})"
+
+
+def _prescan(text: str) -> None:
+    """Refuse, before Python's parser, input that could make it slow or crash."""
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression is too long (limit {MAX_LENGTH} characters)")
+    if not text.strip():
+        raise ExprError("empty expression", text, 0)
+    for i, ch in enumerate(text):
+        if not (ch.isprintable() or ch in " \t\n\r"):
+            raise ExprError(f"unexpected character U+{ord(ch):04X}", text, i)
+        if ch == "#":  # Python would silently drop the rest as a comment
+            raise ExprError("unexpected '#'", text, i)
+    for m in re.finditer(r"(?<![\w.])\d[\d_]*", text):
+        if len(m.group()) > MAX_DIGITS:
+            msg = f"number has too many digits (limit {MAX_DIGITS})"
+            raise ExprError(msg, text, m.start(), m.end())
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth > MAX_DEPTH:
+            raise ExprError(_too_deep(), text, i)
+
+
+def _syntax_error(e: SyntaxError, text: str, lead: int) -> ExprError:
+    """Python's SyntaxError (character offsets, 1-based) in plain words."""
+    msg, stop = e.msg, len(text.rstrip())
+    col = lead + e.offset - 1 if e.offset and e.offset > 0 else stop
+    if m := re.fullmatch(r"'(.)' was never closed", msg):
+        return ExprError(f"unmatched '{m[1]}'", text, col)
+    if m := re.fullmatch(r"unmatched '(.)'", msg):
+        return ExprError(f"unexpected '{m[1]}'", text, col)
+    if m := re.match(r"closing parenthesis '(.)' does not match .* '(.)'", msg):
+        return ExprError(f"unexpected '{m[1]}' (expected '{_CLOSER[m[2]]}')", text, col)
+    if m := re.match(r"invalid character '(.)'", msg):
+        return ExprError(f"unexpected character '{m[1]}'", text, col)
+    if "line continuation" in msg:
+        return ExprError("unexpected '\\'", text, text.find("\\"))
+    if "nested parentheses" in msg:
+        return ExprError(_too_deep(), text, col)
+    if "string" in msg or "bytes" in msg:
+        what = "f-strings" if "f-string" in msg else "strings"
+        return ExprError(f"{what} are not supported", text, col)
+    if "literal" in msg or "leading zeros" in msg:
+        a = b = min(col, stop - 1)
+        while a > 0 and (text[a - 1].isalnum() or text[a - 1] in "._"):
+            a -= 1
+        while b < stop and (text[b].isalnum() or text[b] in "._"):
+            b += 1
+        return ExprError(f"invalid number '{text[a:b]}'", text, a, b)
+    if not msg.startswith("invalid syntax"):
+        return ExprError(msg, text, min(col, stop))
+    if col >= stop:
+        return ExprError("unexpected end of expression", text, stop)
+    end = lead + e.end_offset - 1 if (e.end_offset or 0) > e.offset else col + 1
+    if "forgot a comma" in msg:
+        return ExprError(
+            f"missing operator or ',' in '{text[col:end]}'", text, col, end
+        )
+    return ExprError(f"unexpected '{text[col:end].strip()}'", text, col, end)
+
+
+class _Converter:
+    """One parse: translates whitelisted ast nodes, tracking literal sizes."""
+
+    def __init__(self, text: str, body: str, lead: int) -> None:
+        self.text, self.body, self.lead, self.elements = text, body, lead, 0
+        self.memo: dict[int, float | int | None] = {}
+        self.bytemap: list[int] | None = None
+        if not body.isascii():
+            self.bytemap = [i for i, ch in enumerate(body) for _ in ch.encode()]
+            self.bytemap.append(len(body))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        a, b = node.col_offset, node.end_col_offset  # UTF-8 byte offsets
+        if self.bytemap is not None:
+            a, b = self.bytemap[a], self.bytemap[b]
+        return self.lead + a, self.lead + b
+
+    def error(self, msg: str, node: ast.AST | tuple[int, int]) -> ExprError:
+        col, end = node if isinstance(node, tuple) else self.span(node)
+        return ExprError(msg, self.text, col, end)
+
+    def check_depth(self, root: ast.AST) -> None:
+        stack = [(root, 1)]
+        while stack:
+            node, d = stack.pop()
+            if d > MAX_DEPTH:
+                raise self.error(_too_deep(), node)
+            for c in ast.iter_child_nodes(node):
+                stack.append((c, d + isinstance(c, ast.expr)))
+
+    def expr(self, node: ast.AST, cond: bool = False, kw: bool = False) -> Expr:
+        sp = self.span(node)
+        if isinstance(node, ast.Constant):
+            return self.number(node, sp, kw)
+        if isinstance(node, ast.Name):
+            if node.id in CONSTANTS:
+                return Const(node.id, *sp)
+            if node.id in FUNCTIONS:
+                msg = f"'{node.id}' is a function: call it as {node.id}(...)"
+                raise self.error(msg, sp)
+            return Name(node.id, *sp)
+        if isinstance(node, ast.UnaryOp):
+            op = {ast.USub: "-", ast.UAdd: "+"}.get(type(node.op))
+            if op is None:
+                bad = "not" if isinstance(node.op, ast.Not) else "~"
+                raise self.error(f"'{bad}' is not supported", sp)
+            return Unary(op, self.expr(node.operand), *sp)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node, sp)
+        if isinstance(node, ast.Compare):
+            return self.compare(node, sp, cond)
+        if isinstance(node, ast.BoolOp):
+            op = "and" if isinstance(node.op, ast.And) else "or"
+            raise self.error(f"'{op}' is not supported", sp)
+        if isinstance(node, ast.Call):
+            return self.call(node, sp)
+        if isinstance(node, ast.List):
+            return self.listexpr(node, sp)
+        if isinstance(node, ast.Subscript):
+            tup = isinstance(node.slice, ast.Tuple)
+            elts = node.slice.elts if tup else [node.slice]
+            if not elts:
+                raise self.error("an index needs at least one item", node.slice)
+            return Index(self.expr(node.value), tuple(map(self.item, elts)), *sp)
+        if isinstance(node, ast.Attribute):
+            raise self.error("attribute access is not supported", sp)
+        what = _UNSUPPORTED.get(type(node), f"{type(node).__name__} expressions")
+        raise self.error(f"{what} are not supported", sp)
+
+    def number(self, node: ast.Constant, sp: tuple[int, int], kw: bool) -> Num:
+        v, shown = node.value, self.text[sp[0] : sp[1]]
+        if isinstance(v, bool):
+            if kw:
+                return Num(v, *sp)
+            raise self.error(f"booleans are not supported: '{shown}'", sp)
+        if isinstance(v, int | float):
+            if abs(v) > sys.float_info.max:  # also inf; never int -> float
+                shown = shown if len(shown) <= 20 else shown[:17] + "..."
+                raise self.error(f"number {shown} is too large for float64", sp)
+            return Num(v, *sp)
+        kind = {complex: "complex numbers", str: "strings", bytes: "bytes"}.get(type(v))
+        msg = f"{kind} are not supported" if kind else f"{v!r} is not supported"
+        raise self.error(msg, sp)
+
+    def binop(self, node: ast.BinOp, sp: tuple[int, int]) -> Binary:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            sym = _BADOPS.get(type(node.op), "?")
+            _, a = self.span(node.left)
+            b = self.text.find(sym, a, self.span(node.right)[0])
+            at = (b, b + len(sym)) if b >= 0 else sp
+            raise self.error(f"operator '{sym}' is not supported", at)
+        left, right = self.expr(node.left), self.expr(node.right)
+        if op == "**":
+            self.check_exponent(right)
+        return Binary(op, left, right, *sp)
+
+    def check_exponent(self, e: Expr) -> None:
+        v = literal(e, self.memo)
+        if v is not None and abs(v) > MAX_EXPONENT:
+            msg = f"exponent {e} is too large (limit {MAX_EXPONENT})"
+            raise self.error(msg, (e.col, e.end))
+
+    def compare(self, node: ast.Compare, sp: tuple[int, int], cond: bool) -> Compare:
+        if len(node.ops) > 1:
+            raise self.error("chained comparisons (a < b < c) are not supported", sp)
+        if not cond:
+            msg = "comparisons are only allowed as the condition of where(cond, a, b)"
+            raise self.error(msg, sp)
+        op = _CMPOPS.get(type(node.ops[0]))
+        if op is None:
+            bad = _BADCMP[type(node.ops[0])]
+            raise self.error(f"operator '{bad}' is not supported", sp)
+        left, right = self.expr(node.left), self.expr(node.comparators[0])
+        return Compare(op, left, right, *sp)
+
+    def item(self, node: ast.AST) -> Expr | Slice:
+        if isinstance(node, ast.Slice):
+            bounds = (node.lower, node.upper, node.step)
+            b = [None if x is None else self.expr(x) for x in bounds]
+            return Slice(*b, *self.span(node))
+        return self.expr(node)
+
+    def listexpr(self, node: ast.List, sp: tuple[int, int]) -> ListExpr:
+        items = tuple(self.expr(e) for e in node.elts)
+        self.elements += sum(not isinstance(i, ListExpr) for i in items)
+        if self.elements > MAX_LITERAL_ELEMENTS:
+            limit = MAX_LITERAL_ELEMENTS
+            raise self.error(f"list literal is too large (limit {limit} numbers)", sp)
+        rows = [len(i.items) for i in items if isinstance(i, ListExpr)]
+        if rows and len(rows) < len(items):
+            raise self.error("ragged list: mixes lists and non-lists", sp)
+        if len(set(rows)) > 1:
+            raise self.error("ragged list: every row must have the same length", sp)
+        return ListExpr(items, *sp)
+
+    def call(self, node: ast.Call, sp: tuple[int, int]) -> Call:
+        f = node.func
+        if isinstance(f, ast.Attribute):
+            raise self.error("attribute access is not supported", f)
+        if not isinstance(f, ast.Name) or f.col_offset != node.col_offset:
+            raise self.error("only a function name can be called, e.g. sin(x)", sp)
+        name, sig = f.id, FUNCTIONS.get(f.id)
+        if sig is None:
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise self.error(f"unknown function '{name}'{hint}", f)
+        where = name == "where"
+        args = tuple(self.expr(a, where and i == 0) for i, a in enumerate(node.args))
+        kwargs: list[tuple[str, Expr]] = []
+        for k in node.keywords:
+            if k.arg is None:
+                raise self.error("'**' arguments are not supported", k)
+            if k.arg not in sig.kwargs:
+                ok = ", ".join(sorted(sig.kwargs))
+                allowed = f" (allowed: {ok})" if ok else ""
+                raise self.error(f"{name}() has no keyword '{k.arg}'{allowed}", sp)
+            if any(k.arg == seen for seen, _ in kwargs):
+                raise self.error(f"{name}() got keyword '{k.arg}' twice", sp)
+            kwargs.append((k.arg, self.expr(k.value, kw=True)))
+        n, lo, hi = len(args), sig.min_args, sig.max_args
+        if n < lo or (hi is not None and n > hi) or (name == "transpose" and n == 2):
+            want = {None: f"at least {lo}", lo: str(lo)}.get(hi, f"{lo} to {hi}")
+            want = "1 or 3" if name == "transpose" else want
+            noun = "argument" if want in ("1", "at least 1") else "arguments"
+            raise self.error(f"{name}() takes {want} {noun}, got {n}", sp)
+        self.check_call(name, args, dict(kwargs), sp)
+        return Call(name, args, tuple(kwargs), *sp)
+
+    def check_call(self, name: str, args: tuple, kw: dict, sp: tuple[int, int]) -> None:
+        """Argument checks the arity table cannot express."""
+        for i, key in enumerate(_POSITIONAL_KW.get(name, ()), start=1):
+            if len(args) > i and key in kw:
+                raise self.error(f"{name}() got '{key}' by position and keyword", sp)
+        dims = list(args[1:]) if name in ("max", "min", "transpose") else []
+        d = kw.get("dim")
+        dims += list(d.items) if isinstance(d, ListExpr) else [] if d is None else [d]
+        for d in dims:
+            if integer(d) is None:
+                hint = f" (use {name}imum(a, b) elementwise)" * (name in ("max", "min"))
+                msg = f"{name}(): dim must be an integer, got '{d}'{hint}"
+                raise self.error(msg, (d.col, d.end))
+        if "keepdim" in kw and literal(kw["keepdim"]) not in (0, 1):
+            raise self.error(f"{name}(): keepdim must be True or False", sp)
+        if name == "pow":
+            self.check_exponent(args[1])
+        if name in ("ones", "zeros", "eye", "linspace"):
+            sizes = [integer(a) for a in (args[2:] if name == "linspace" else args)]
+            if any(n is None or n < 0 for n in sizes):
+                raise self.error(f"{name}() sizes must be non-negative integers", sp)
+            count = math.prod(sizes) * (
+                sizes[0] if name == "eye" and len(sizes) == 1 else 1
+            )
+            if max(count, *sizes) > MAX_CONSTRUCTED_ELEMENTS:
+                limit = MAX_CONSTRUCTED_ELEMENTS
+                raise self.error(f"{name}() is too large (limit {limit} elements)", sp)
+
+
+def parse(text: str) -> Expr:
+    """Parse an expression; free variable names are allowed."""
+    _prescan(text)
+    flat = text.replace("\r", " ").replace("\n", " ")  # keeps columns; one line
+    body = flat.lstrip()
+    lead = len(flat) - len(body)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(body, mode="eval")
+    except SyntaxError as e:
+        raise _syntax_error(e, text, lead) from None
+    except (RecursionError, MemoryError):
+        raise ExprError(_too_deep(), text) from None
+    except (ValueError, OverflowError) as e:  # defensive: odd literals
+        raise ExprError(f"cannot parse expression: {e}", text) from None
+    conv = _Converter(text, body, lead)
+    conv.check_depth(tree.body)
+    try:
+        return conv.expr(tree.body)
+    except RecursionError:  # only if the caller's own stack is already deep
+        raise ExprError(_too_deep(), text) from None
+
+
+def parse_value(text: str) -> Expr:
+    """Parse a value: like parse(), but naming a variable is an error."""
+    expr = parse(text)
+    for n in walk(expr):
+        if isinstance(n, Name):
+            msg = f"'{n.id}' is not a value: values may not name variables"
+            raise ExprError(msg, text, n.col, n.end)
+    return expr
+
+
+def split_assignments(text: str) -> list[tuple[str, str]]:
+    """Split 'x=1, y=[1,2]' into (name, value text) pairs for --at style options."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text + ","):
+        depth = max(0, depth + (ch in "([{") - (ch in ")]}"))
+        if (ch == "," and depth == 0) or i == len(text):  # unclosed: keep the rest
+            parts.append((start, i))
+            start = i + 1
+    if not text.strip():
+        return []
+    out: list[tuple[str, str]] = []
+    for a, b in parts:
+        chunk = text[a:b]
+        at = a + len(chunk) - len(chunk.lstrip())
+        if not chunk.strip():
+            raise ExprError("empty assignment (expected name=value)", text, at)
+        m = re.search(r"(?<![<>=!])=(?!=)", chunk)
+        if m is None:
+            raise ExprError("expected name=value", text, at, a + len(chunk.rstrip()))
+        name, eq = chunk[: m.start()].strip(), a + m.start()
+        if not name:
+            raise ExprError("missing name before '='", text, eq)
+        problem = (
+            "is not a valid variable name"
+            if not name.isidentifier() or keyword.iskeyword(name)
+            else "is a constant"
+            if name in CONSTANTS
+            else "is a function name"
+            if name in FUNCTIONS
+            else "is assigned twice"
+            if any(name == n for n, _ in out)
+            else ""
+        )
+        if problem:
+            raise ExprError(f"'{name}' {problem}", text, at, at + len(name))
+        value = chunk[m.end() :].strip()
+        if not value:
+            raise ExprError(f"missing value for '{name}'", text, eq, eq + 1)
+        out.append((name, value))
+    return out

@@ -1,0 +1,427 @@
+"""The symbolic interpreter: the same tree (or a recorded graph) in SymPy.
+
+Values are numpy object arrays of SymPy expressions, so the op table's numpy
+forwards work on them unchanged; ops with a ``sympy`` twin use it.  An array
+variable ``x`` of shape (2,) becomes the real symbols ``x[0]``, ``x[1]``.
+SymPy is imported here, lazily: only symbolic work pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from diffcli.engine.table import PRIMITIVES
+from diffcli.engine.tensor import Tensor
+from diffcli.errors import DiffcliError
+from diffcli.expr import parser as P
+from diffcli.expr.walk import Interrupt, evaluate
+
+
+class SymbolicTimeout(Interrupt):
+    """SymPy took longer than its budget."""
+
+
+class SymbolicTooLarge(Interrupt):
+    """An array too big to hold as SymPy expressions."""
+
+
+MAX_CONSTANT_ELEMENTS = 10_000
+
+
+def sympy():
+    import sympy as sp
+
+    return sp
+
+
+def obj(value: Any) -> np.ndarray:
+    """``value`` as an object array (a 0-d one for a single expression)."""
+    if isinstance(value, np.ndarray):
+        return value if value.dtype == object else _to_sympy_array(value)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _number(sp, v: Any) -> Any:
+    if isinstance(v, (bool, np.bool_)):
+        return sp.true if v else sp.false
+    if isinstance(v, (int, np.integer)) or (float(v).is_integer() and abs(v) < 2**53):
+        return sp.Integer(int(v))
+    text = repr(float(v))
+    return sp.Rational(text) if len(text) < 20 and np.isfinite(v) else sp.Float(v)
+
+
+def _to_sympy_array(values: np.ndarray) -> np.ndarray:
+    if values.size > MAX_CONSTANT_ELEMENTS:
+        raise SymbolicTooLarge(
+            f"a constant of {values.size} elements is over the symbolic limit of "
+            f"{MAX_CONSTANT_ELEMENTS}"
+        )
+    sp = sympy()
+    out = np.empty(values.shape, dtype=object)
+    for i in np.ndindex(values.shape):
+        out[i] = _number(sp, values[i])
+    return out
+
+
+def symbols_for(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Real symbols named like the user's indexing: ``x``, ``x[0]``, ``A[0, 1]``."""
+    sp = sympy()
+    out = np.empty(shape, dtype=object)
+    for i in np.ndindex(shape):
+        label = name if not shape else f"{name}[{', '.join(map(str, i))}]"
+        out[i] = sp.Symbol(label, real=True)
+    return out
+
+
+class SymbolicBackend:
+    """Variables are symbol arrays (or constants); ``detach`` freezes a value."""
+
+    def __init__(self, variables: Mapping[str, np.ndarray], free: bool = True) -> None:
+        self.sp = sympy()
+        self.variables = dict(variables)
+        self.free = free
+        self.frozen: dict[Any, Any] = {}  # placeholder symbol -> detached expression
+
+    def number(self, value: float) -> np.ndarray:
+        return obj(_number(self.sp, value))
+
+    def constant(self, name: str) -> np.ndarray:
+        return obj(self.sp.pi if name == "pi" else self.sp.E)
+
+    def variable(self, name: str) -> np.ndarray:
+        if name not in self.variables:
+            if not self.free:
+                raise KeyError(name)
+            self.variables[name] = symbols_for(name, ())
+        return self.variables[name]
+
+    def array(self, values: np.ndarray) -> np.ndarray:
+        return _to_sympy_array(values)
+
+    def op(self, name: str, *args: Any, **params: Any) -> np.ndarray:
+        return run_primitive(self.sp, name, args, params)
+
+    def detach(self, value: np.ndarray) -> np.ndarray:
+        out = np.empty(value.shape, dtype=object)
+        for i in np.ndindex(value.shape):
+            placeholder = self.sp.Dummy("detached", real=True)
+            self.frozen[placeholder] = value[i]
+            out[i] = placeholder
+        return out
+
+    def shape(self, value: np.ndarray) -> tuple[int, ...]:
+        return np.shape(value)
+
+
+def run_primitive(sp, name: str, args: Sequence[Any], params: Mapping[str, Any]):
+    prim = PRIMITIVES[name]
+    args = [obj(a) if isinstance(a, np.ndarray) or not _plain(a) else a for a in args]
+    out = (
+        prim.sympy(sp, *args, **params) if prim.sympy else prim.forward(*args, **params)
+    )
+    return obj(out)
+
+
+def _plain(a: Any) -> bool:
+    return isinstance(a, (int, float, bool, np.number))
+
+
+def evaluate_symbolic(
+    tree: P.Expr, variables: Mapping[str, np.ndarray], source: str = ""
+) -> tuple[np.ndarray, dict]:
+    """The tree's value as SymPy; also the detached placeholders to put back."""
+    backend = SymbolicBackend(variables)
+    return evaluate(tree, backend, source), backend.frozen
+
+
+def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:
+    """The recorded graph behind ``output`` re-run in SymPy (``--func``).
+
+    Leaves not in ``leaves`` are constants; control flow is whatever the
+    recording took.
+    """
+    sp = sympy()
+    values: dict[int, np.ndarray] = {id(t): v for t, v in leaves.items()}
+    order, stack, seen = [], [(output, False)], set()
+    while stack:
+        t, expanded = stack.pop()
+        if id(t) in values or (id(t) in seen and not expanded):
+            continue
+        if t._prim is None or not isinstance(t._inputs, tuple):
+            values[id(t)] = _to_sympy_array(t._data)
+            continue
+        if expanded:
+            order.append(t)
+            values[id(t)] = None  # type: ignore[assignment]
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        stack.extend((x, False) for x in t._inputs if isinstance(x, Tensor))
+    for t in order:
+        args = [values[id(x)] if isinstance(x, Tensor) else x for x in t._inputs]
+        values[id(t)] = run_primitive(sp, t._prim.name, args, t._params)
+    return values[id(output)]
+
+
+def can_time_limit() -> bool:
+    """Whether ``time_limit`` can interrupt here (SIGALRM: main thread only)."""
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+# After the deadline the alarm repeats this often until the block is left: an
+# exception raised in a gc callback or __del__ is dropped by Python, which would
+# otherwise leave SymPy running with no limit at all.
+RETRY_SECONDS = 0.05
+
+
+@contextlib.contextmanager
+def time_limit(
+    seconds: float | None, error: type[Exception] = SymbolicTimeout
+) -> Iterator[None]:
+    """Interrupt SymPy after ``seconds`` (main thread only; elsewhere no limit).
+
+    Nests: inside an enclosing limit that ends sooner this one does nothing
+    (the enclosing one stays in charge); otherwise the enclosing limit is put
+    back afterwards with the time it has left.
+    """
+    if not seconds or not can_time_limit():
+        yield
+        return
+    outer_left, outer_every = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield
+        return
+    active = [True]
+
+    def expire(signum, frame):
+        if active[0]:
+            raise error(f"SymPy took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
+    try:
+        yield
+    finally:
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_every)
+
+
+# Up to this many variable elements the closed forms come from sp.diff and are
+# simplified (readable); above, one reverse sweep over the shared subexpressions.
+SMALL_GRADIENT = 16
+SIMPLIFY_MAX_OPS = 60  # per entry
+SIMPLIFY_TOTAL_OPS = 120  # over all entries: simplify is the slow part
+SIMPLIFY_SECONDS = 0.5  # per tidy: what is not simplified by then stays as is
+
+
+class _SimplifyBudget(DiffcliError):
+    """tidy's own time budget ran out (never escapes tidy)."""
+
+
+def gradient(f: Any, wrt: np.ndarray, frozen: Mapping) -> np.ndarray:
+    """d f / d each symbol of ``wrt`` (an array of that shape), detach undone."""
+    sp = sympy()
+    targets = list(wrt.ravel())
+    if len(targets) <= SMALL_GRADIENT:
+        flat = [sp.diff(f, s) for s in targets]
+    else:
+        flat = shared_gradient(sp, sp.sympify(f), targets)
+    out = np.empty(wrt.shape, dtype=object)
+    for i, d in zip(np.ndindex(wrt.shape), flat, strict=True):
+        out[i] = d.xreplace(frozen) if frozen else d
+    return out
+
+
+def _elementary(sp) -> tuple[type, ...]:
+    """Functions of one argument whose ``fdiff`` is their derivative."""
+    return (sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.tanh, sp.Abs)
+
+
+def shared_gradient(sp, f: Any, targets: Sequence[Any]) -> list[Any]:
+    """All of d f / d target in one reverse sweep over f's distinct subexpressions.
+
+    ``sp.diff`` per target walks all of ``f`` each time (quadratic for
+    ``norm(x**2)``); here each distinct node is visited once and its adjoint
+    shared.  The chain rule uses SymPy's own derivatives of each node (never the
+    engine's rules); nodes other than Add, Mul, Pow and the elementary
+    functions (Piecewise, Max, ...) are differentiated whole with ``sp.diff``.
+    """
+    wanted = set(targets)
+    elementary = _elementary(sp)
+
+    def opaque(node: Any) -> bool:
+        if isinstance(node, sp.Add | sp.Mul | sp.Pow):
+            return False
+        return not (isinstance(node, elementary) and len(node.args) == 1)
+
+    order, seen, stack = [], set(), [(f, False)]
+    while stack:  # post-order: children before parents
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if not opaque(node):
+                stack.extend((a, False) for a in node.args)
+    depends: dict[Any, bool] = {}
+    for node in order:
+        if node in wanted:
+            depends[node] = True
+        elif opaque(node):
+            depends[node] = bool(node.args) and not wanted.isdisjoint(node.free_symbols)
+        else:
+            depends[node] = any(depends[a] for a in node.args)
+    adjoint: dict[Any, list[Any]] = {f: [sp.Integer(1)]}
+    found: dict[Any, list[Any]] = {s: [] for s in targets}
+    for node in reversed(order):  # parents before children
+        if not depends[node] or node not in adjoint:
+            continue
+        g = sp.Add(*adjoint.pop(node))
+        if node in wanted:
+            found[node].append(g)
+        elif opaque(node):
+            inside = node.free_symbols
+            for s in targets:
+                if s in inside:
+                    found[s].append(g * sp.diff(node, s))
+        else:
+            for arg, partial in _partials(sp, node, depends):
+                adjoint.setdefault(arg, []).append(g * partial)
+    return [sp.Add(*found[s]) for s in targets]
+
+
+def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
+    """(argument, d node / d argument) for each argument that depends on a target."""
+    args = node.args
+    if isinstance(node, sp.Add):
+        yield from ((a, sp.Integer(1)) for a in args if depends[a])
+    elif isinstance(node, sp.Mul):
+        for k, a in enumerate(args):
+            if depends[a]:
+                yield a, sp.Mul(*args[:k], *args[k + 1 :])
+    elif isinstance(node, sp.Pow):
+        base, power = args
+        if depends[base]:
+            yield base, power * base ** (power - 1)
+        if depends[power]:
+            yield power, node * sp.log(base)
+    elif depends[args[0]]:
+        yield args[0], node.fdiff(1)
+
+
+def tidy_all(
+    arrays: Mapping[str, np.ndarray], simplify: bool = True
+) -> dict[str, np.ndarray]:
+    """``tidy`` over several arrays at once: one size limit, one time budget."""
+    names = list(arrays)
+    flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
+    done, out, k = tidy(np.asarray(flat, dtype=object), simplify=simplify), {}, 0
+    for n in names:
+        size = np.size(arrays[n])
+        out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
+        k += size
+    return out
+
+
+TRIVIAL_OPS = 2
+
+
+def tidy(
+    exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS, simplify: bool = True
+) -> np.ndarray:
+    """Simplify small closed forms; SymPy's simplify is slow, so only a few.
+
+    ``simplify=False`` (``Tolerances.simplify``) skips it: the forms are only
+    for people to read, and batch checks, which never show them, spend most of
+    their time here otherwise.
+
+    Sizes are checked before any op count: counting is itself a walk of every
+    entry, which for large arrays costs more than the derivative did.  Even a
+    small expression can keep simplify busy for many seconds, so it runs under
+    ``SIMPLIFY_SECONDS`` (and not at all where no time limit can be set);
+    entries it has not reached by then are left as derived.
+    """
+    sp = sympy()
+    out = np.array(exprs, dtype=object, copy=True)
+    if not simplify or exprs.size > SMALL_GRADIENT or not can_time_limit():
+        return out
+    counts = [
+        sp.count_ops(e) if isinstance(e, sp.Basic) else budget_ops + 1
+        for e in exprs.ravel()
+    ]
+    if sum(counts) > SIMPLIFY_TOTAL_OPS:
+        return out
+    try:
+        with time_limit(SIMPLIFY_SECONDS, _SimplifyBudget):
+            for i, count in zip(np.ndindex(exprs.shape), counts, strict=True):
+                # One or two operations are as simple as it gets, and the first
+                # simplify call of a process costs an import of sympy.physics.
+                if TRIVIAL_OPS < count <= budget_ops:
+                    out[i] = sp.simplify(exprs[i])
+    except _SimplifyBudget:
+        pass
+    return out
+
+
+def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
+    """A fast numeric function of ``symbols`` for ``exprs`` (lambdify with cse).
+
+    The common subexpressions are found first, then the symbols get plain
+    Python names: lambdify would otherwise rename each ``x[i]`` with a pass
+    over every expression (quadratic in the element count).  ``Heaviside`` (the
+    derivative of Max/Min) is numpy's: SymPy's printer would expand it, and the
+    Max inside it, into nested selects that are slow to build and fail to run.
+    """
+    sp = sympy()
+    from sympy.simplify.cse_main import cse
+
+    temps = sp.numbered_symbols("_t")
+    pairs, reduced = cse([sp.sympify(e) for e in exprs], symbols=temps)
+    names = {s: sp.Symbol(f"_a{k}") for k, s in enumerate(symbols)}
+    pairs = [(t, e.xreplace(names)) for t, e in pairs]
+    reduced = [e.xreplace(names) for e in reduced]
+    return sp.lambdify(
+        list(names.values()),
+        reduced,
+        # The module itself, not "numpy": the string makes SymPy run
+        # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
+        modules=[{"Heaviside": _heaviside}, np],
+        cse=lambda _: (pairs, reduced),
+    )
+
+
+def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
+    return np.heaviside(x, at_zero)
+
+
+def to_text(expr: Any, latex: bool = False) -> str:
+    sp = sympy()
+    if latex:
+        names = {s: _latex_name(s.name) for s in getattr(expr, "free_symbols", ())}
+        return sp.latex(expr, symbol_names=names)
+    return str(expr)
+
+
+def _latex_name(name: str) -> str:
+    if "[" not in name:
+        return name
+    base, _, rest = name.partition("[")
+    return f"{base}_{{{rest.rstrip(']').replace(' ', '')}}}"

@@ -1,0 +1,262 @@
+"""Gradient descent on an expression, cross-checked by SymPy's stationary points.
+
+The expression is parsed and traced once; each step replays the trace
+(forward and backward on numpy) and applies one of the engine's optimizers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from diffcli.engine import optim as optim
+from diffcli.engine.replay import Trace
+from diffcli.engine.tensor import Tensor
+from diffcli.errors import ExprError
+from diffcli.verify.question import Problem, Values, prepare
+from diffcli.verify.witnesses import evaluate_at
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+BOUND = 1e150  # |value| beyond this counts as diverging
+CURVE_POINTS = 60  # the loss curve keeps 60 to 120 evenly spaced values
+
+
+@dataclass
+class HistoryRow:
+    step: int
+    value: float
+    grad_norm: float
+
+
+@dataclass
+class StationaryPoint:
+    point: dict[str, np.ndarray]
+    kind: str  # "minimum" | "maximum" | "saddle" | "degenerate"
+    value: float
+
+
+@dataclass
+class MinimizeResult:
+    expr: str
+    optimizer: str
+    steps: int  # steps taken
+    converged: bool
+    stop_reason: str
+    point: dict[str, np.ndarray]
+    value: float
+    grad_norm: float
+    history: list[HistoryRow]
+    diverged_at: int | None = None
+    stationary_points: list[StationaryPoint] | None = None
+    symbolic_reason: str | None = None  # why there are no stationary points
+    curve: list[float] = field(default_factory=list)  # the value, sampled for a plot
+    nearest_minimum: StationaryPoint | None = None
+    distance_to_minimum: float | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def make_optimizer(
+    name: str,
+    params: list[Tensor],
+    lr: float,
+    momentum: float,
+    betas: tuple[float, float],
+    weight_decay: float,
+) -> optim.Optimizer:
+    """The engine's optimizer for a ``--optimizer`` name."""
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(
+            params,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            nesterov=name == "nesterov",
+        )
+    if name == "adam":
+        return optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay)
+    raise ExprError(f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})")
+
+
+def minimize(
+    text: str,
+    at: Values,
+    let: Values | None = None,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    betas: tuple[float, float] = (0.9, 0.999),
+    weight_decay: float = 0.0,
+    steps: int = 1000,
+    tol: float | None = None,
+    every: int | None = None,
+    solve: bool = True,
+    solve_timeout: float = 5.0,
+    progress: Callable[[int], None] | None = None,
+) -> MinimizeResult:
+    """Run the optimizer from ``at`` for at most ``steps`` steps."""
+    problem = prepare(text, at, let)
+    if problem.free:
+        raise ExprError(
+            f"{', '.join(problem.free)} {'has' if len(problem.free) == 1 else 'have'}"
+            " no value: give it with --at (a variable) or --let (a constant)",
+            text,
+        )
+    if steps < 0:
+        raise ExprError(f"steps must be >= 0, got {steps}")
+    out, tensors = evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
+    params = list(tensors.values())
+    if out.numel() != 1:
+        raise ExprError(
+            f"minimize needs a scalar expression; this one has shape "
+            f"{tuple(out.shape)} (wrap it in sum(...) or norm(...))",
+            text,
+        )
+    trace = Trace(out, params)
+    opt = make_optimizer(optimizer, params, lr, momentum, betas, weight_decay)
+    every = every or max(1, steps // 10)
+    history: list[HistoryRow] = []
+    curve: list[float] = []
+    sample = 1  # doubled whenever the curve passes 2 * CURVE_POINTS samples
+    last_good = [p._data.copy() for p in params]
+    stop, converged, diverged, taken = f"reached {steps} steps", False, None, steps
+    with np.errstate(all="ignore"):
+        for step in range(steps + 1):
+            value, grads = trace.run([p._data for p in params])
+            value, gnorm = float(value), _norm(grads)
+            # math, not numpy: np.isfinite on a float costs ~0.6 us, 2% of a step
+            finite = math.isfinite(value) and math.isfinite(gnorm)
+            if not finite or abs(value) > BOUND:
+                bad_value = not math.isfinite(value) or abs(value) > BOUND
+                what, bad = ("value", value) if bad_value else ("gradient", gnorm)
+                stop = f"diverged at step {step}: the {what} became {_word(bad)}"
+                diverged, taken = step, step
+                history.append(HistoryRow(step, value, gnorm))
+                for p, good in zip(params, last_good, strict=True):
+                    p._data = good
+                value, grads = trace.run([p._data for p in params])
+                value, gnorm = float(value), _norm(grads)
+                break
+            if step % every == 0 or step == steps:
+                history.append(HistoryRow(step, value, gnorm))
+            if step % sample == 0:
+                curve.append(value)
+                if len(curve) > 2 * CURVE_POINTS:  # thin out: steps 0, 2s, 4s...
+                    del curve[1::2]
+                    sample *= 2
+            if tol is not None and gnorm < tol:
+                stop, converged, taken = (
+                    f"gradient norm {gnorm:.3g} < {tol:g}",
+                    True,
+                    step,
+                )
+                if history[-1].step != step:
+                    history.append(HistoryRow(step, value, gnorm))
+                break
+            if step == steps:
+                break
+            last_good = [p._data.copy() for p in params]
+            for p, g in zip(params, grads, strict=True):
+                p.grad = Tensor._wrap(g)
+            opt.step()
+            if progress is not None:
+                progress(step + 1)
+    if diverged is None and taken % sample:
+        curve.append(value)  # the curve ends where descent did
+    point = {n: p._data.copy() for n, p in zip(problem.wrt, params, strict=True)}
+    result = MinimizeResult(
+        text,
+        optimizer,
+        taken,
+        converged,
+        stop,
+        point,
+        value,
+        gnorm,
+        history,
+        diverged,
+        curve=curve,
+        settings=dict(
+            lr=lr,
+            momentum=momentum,
+            betas=list(betas),
+            weight_decay=weight_decay,
+            steps=steps,
+            tol=tol,
+        ),
+    )
+    if solve:
+        add_stationary(result, *solve_stationary(problem, solve_timeout))
+    return result
+
+
+def solve_stationary(
+    problem: Problem, timeout: float
+) -> tuple[list[StationaryPoint] | None, str | None]:
+    """SymPy's stationary points of a prepared problem, or why there are none.
+
+    Apart from minimize() so that a caller can run it beside the descent
+    (`diffcli minimize` does, in a child process).
+    """
+    from diffcli.minimize.stationary import stationary_points
+
+    with _collector_paused():
+        return stationary_points(problem, timeout)
+
+
+def add_stationary(
+    result: MinimizeResult,
+    found: list[StationaryPoint] | None,
+    reason: str | None,
+) -> None:
+    """Attach solve_stationary's answer to a result, with the nearest minimum."""
+    result.stationary_points, result.symbolic_reason = found, reason
+    _nearest(result)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for SymPy's import and solve.
+
+    They allocate hundreds of thousands of objects and free nearly all of them
+    by reference counting, yet trigger full collections that walk them all:
+    pausing saves about a quarter of this phase (~70 ms of `diffcli
+    minimize`'s 1 s budget).  Bounded by the solve's timeout; restored after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _norm(grads: list[np.ndarray]) -> float:
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+
+
+def _word(bad: float) -> str:
+    return "nan" if np.isnan(bad) else ("inf" if np.isinf(bad) else f"{bad:.3g}")
+
+
+def _nearest(result: MinimizeResult) -> None:
+    """The minimum closest to where descent ended, and how far it is."""
+    minima = [s for s in result.stationary_points or () if s.kind == "minimum"]
+    if not minima:
+        return
+    here = np.concatenate([v.ravel() for v in result.point.values()])
+
+    def distance(s: StationaryPoint) -> float:
+        there = np.concatenate([np.asarray(s.point[n]).ravel() for n in result.point])
+        return float(np.linalg.norm(here - there))
+
+    best = min(minima, key=distance)
+    result.nearest_minimum, result.distance_to_minimum = best, distance(best)

@@ -1,0 +1,353 @@
+"""Results as rich renderables: what a person sees on stdout.
+
+Pure functions from the result dataclasses to rich objects; nothing is printed
+here and click is not imported, so tests can record the output of any result
+and other commands (minimize, check FILE) can reuse the pieces.  Numbers are
+shown with %.6g, arrays aligned like PyTorch's (``[ 0,  4,  8, 12]``), nan and
+inf always spelled out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from diffcli.render.text import (
+    SUMMARY_THRESHOLD,
+    array_text,
+    assignments_text,
+    closed_text,
+    expr_text,
+    number_text,
+    value_text,
+)
+from diffcli.verify.verdict import (
+    GradResult,
+    JacobianResult,
+    MultiResult,
+    Tolerances,
+    Verdict,
+    _close,
+)
+from diffcli.verify.witnesses import element_labels
+
+STATUS = {
+    "ok": ("✓", "bold green"),
+    "mismatch": ("✗", "bold red"),
+    "skipped": ("–", "yellow"),
+}
+INLINE_FORM = 28  # closed forms longer than this get their own table
+MAX_FORM_ROWS = 16
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+# --- pieces -------------------------------------------------------------------
+
+
+def status_text(status: str) -> Text:
+    """A verdict as a coloured mark and word (plain when colour is off)."""
+    mark, style = STATUS.get(status, ("?", ""))
+    return Text(f"{mark} {status}", style=style)
+
+
+def header(rows: list[tuple[str, str | None]]) -> Table:
+    """Label/value lines (expression, point, value...); empty values left out."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in rows:
+        if text:
+            grid.add_row(label, Text(text))
+    return grid
+
+
+def check_view(verdict: Verdict) -> Group:
+    """The verdict line, then its reason and notes (kinks, skipped witnesses)."""
+    line = Text.assemble(("check  ", "bold"), status_text(verdict.status))
+    errs = []
+    if verdict.symbolic_max_abs_err is not None:
+        errs.append(f"closed form {number_text(verdict.symbolic_max_abs_err, 3)}")
+    if verdict.fd_max_abs_err is not None:
+        errs.append(f"finite differences {number_text(verdict.fd_max_abs_err, 3)}")
+    if errs and verdict.status != "skipped":
+        line.append("   max abs err: " + ", ".join(errs), style="dim")
+    lines: list[RenderableType] = [line]
+    if verdict.reason:
+        lines.append(Padding(Text(verdict.reason), (0, 0, 0, 2)))
+    lines += [
+        Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))
+        for note in verdict.notes
+    ]
+    return Group(*lines)
+
+
+def variable_status(result: GradResult, name: str, tol: Tolerances) -> str:
+    """One variable's verdict: the overall one, narrowed down on a mismatch (or
+    for a Hessian, whose verdict is not about the gradient) by comparing this
+    variable's gradient with the witnesses."""
+    overall = result.check.status
+    if overall == "skipped" or (overall == "ok" and result.order == 1):
+        return overall
+    engine = result.gradient.get(name)
+    witnesses = [
+        (result.closed_form_at_point, tol.sym_rtol, tol.sym_atol),
+        (result.finite_differences, tol.rtol, tol.atol),
+    ]
+    compared = False
+    for values, rtol, atol in witnesses:
+        if engine is None or not values or name not in values:
+            continue
+        other = np.asarray(values[name])
+        if other.dtype == object:
+            continue
+        if not np.all(_close(engine, other, rtol, atol)):
+            return "mismatch"
+        compared = True
+    return "ok" if compared else overall
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for c in columns:
+        table.add_column(c, overflow="fold", no_wrap=c in ("variable", "check"))
+    return table
+
+
+def gradient_table(
+    result: GradResult, latex: bool = False, tol: Tolerances | None = None
+) -> Table:
+    """Per variable: closed form, its value at the point, the engine, the verdict.
+
+    Closed forms too long for a cell are left out here (see closed_form_table).
+    """
+    tol = tol or Tolerances()
+    forms = _inline_forms(result, latex)
+    at_point = result.closed_form_at_point is not None and bool(result.point)
+    numeric = any(g is not None for g in result.gradient.values())
+    cols = ["variable"]
+    cols += ["closed form"] * (forms is not None) + ["at point"] * at_point
+    table = _table(*cols, *["engine"] * numeric, "check")
+    for name in result.wrt:
+        row = [name]
+        if forms is not None:
+            row.append(forms[name])
+        if at_point:
+            row.append(value_text(result.closed_form_at_point[name], latex))
+        if numeric:
+            row.append(value_text(result.gradient.get(name)))
+        table.add_row(*row, status_text(variable_status(result, name, tol)))
+    return table
+
+
+def _inline_forms(result: GradResult, latex: bool) -> dict[str, str] | None:
+    if result.closed_form is None:
+        return None
+    forms = {n: closed_text(f, latex) for n, f in result.closed_form.items()}
+    short = all("\n" not in f and len(f) <= INLINE_FORM for f in forms.values())
+    return forms if short else None
+
+
+def closed_form_table(result: GradResult, latex: bool = False) -> Table | None:
+    """Long closed forms, one element per row, when they don't fit the table."""
+    if result.closed_form is None or _inline_forms(result, latex) is not None:
+        return None
+    table = _table("element", "closed form")
+    rows = [
+        (label, expr_text(e, latex))
+        for name in result.wrt
+        for label, e in zip(
+            element_labels(name, result.closed_form[name].shape),
+            result.closed_form[name].ravel(),
+            strict=True,
+        )
+    ]
+    for label, text in rows[:MAX_FORM_ROWS]:
+        table.add_row(label, text)
+    if len(rows) > MAX_FORM_ROWS:
+        table.add_row("...", f"{len(rows) - MAX_FORM_ROWS} more (--json has all)")
+    return table
+
+
+def _d(order: int, names: list[str]) -> str:
+    sup = str(order).translate(_SUPERSCRIPT)
+    if len(set(names)) == 1:
+        return f"d{sup}f/d{names[0]}{sup}"
+    return f"d{sup}f/" + " ".join(f"d{n}" for n in names)
+
+
+def higher_table(result: GradResult, latex: bool = False) -> Table | None:
+    """The Hessian blocks (order 2) or the N-th derivative (order N)."""
+    if result.order < 2:
+        return None
+    table = _table("derivative", "closed form", "engine", "check")
+    status = status_text(result.check.status)
+    forms = result.hessian_closed_form
+    if result.order == 2 and result.hessian is not None:
+        for a in result.wrt:
+            for b in result.wrt:
+                form = closed_text(forms[a][b], latex) if forms else "—"
+                table.add_row(
+                    _d(2, [a, b]), form, value_text(result.hessian[a][b]), status
+                )
+    elif result.nth_derivative is not None:
+        nth = result.nth_closed_form
+        form = closed_text(nth, latex) if nth is not None else "—"
+        name = result.wrt[0]
+        table.add_row(
+            _d(result.order, [name]), form, value_text(result.nth_derivative), status
+        )
+    return table
+
+
+# --- whole results ------------------------------------------------------------
+
+
+def grad_view(
+    result: GradResult,
+    latex: bool = False,
+    tol: Tolerances | None = None,
+    show_point: bool = True,
+) -> Group:
+    """``diffcli grad``: the problem, the value, the gradient table, the verdict."""
+    seed = None
+    if result.seed is not None:
+        seed = "ones" if isinstance(result.seed, str) else value_text(result.seed)
+    value = result.value if result.value is not None else result.symbolic_value
+    rows = [("expression", result.expr)]
+    if show_point:
+        rows += [
+            ("at", assignments_text(result.point)),
+            ("let", assignments_text(result.constants)),
+        ]
+    rows += [
+        ("seed", seed),
+        ("value", None if value is None else value_text(value, latex)),
+    ]
+    title = "vector-Jacobian product" if seed else "gradient"
+    parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
+    parts.append(gradient_table(result, latex, tol))
+    forms = closed_form_table(result, latex)
+    if forms is not None:
+        parts += [Text(""), Text("closed form", style="bold"), forms]
+    higher = higher_table(result, latex)
+    if higher is not None:
+        label = (
+            "Hessian" if result.order == 2 else f"derivative of order {result.order}"
+        )
+        parts += [Text(""), Text(label, style="bold"), higher]
+    parts += [Text(""), check_view(result.check)]
+    return Group(*parts)
+
+
+def multi_view(
+    result: MultiResult, latex: bool = False, tol: Tolerances | None = None
+) -> Group:
+    """Several outputs: each one's gradient, then their sum (autograd.grad's)."""
+    first = result.outputs[0]
+    parts: list[RenderableType] = [
+        header(
+            [
+                ("at", assignments_text(first.point)),
+                ("let", assignments_text(first.constants)),
+            ]
+        )
+    ]
+    for k, r in enumerate(result.outputs, 1):
+        parts += [
+            Rule(f"output {k}", align="left", style="dim"),
+            grad_view(r, latex, tol, False),
+        ]
+    total = _table("variable", "summed gradient")
+    for name, g in result.gradient.items():
+        total.add_row(name, value_text(g))
+    parts += [
+        Rule("all outputs", align="left", style="dim"),
+        total,
+        Text(""),
+        check_view(result.check),
+    ]
+    return Group(*parts)
+
+
+def jacobian_view(result: JacobianResult, latex: bool = False) -> Group:
+    """One table per variable: rows are output elements, columns variable elements."""
+    rows = [
+        ("expression", result.expr),
+        ("at", assignments_text(result.point)),
+        ("let", assignments_text(result.constants)),
+        ("value", value_text(result.value)),
+    ]
+    parts: list[RenderableType] = [header(rows)]
+    outs = element_labels("f", result.value.shape)
+    for name, block in result.jacobian.items():
+        cols = element_labels(name, block.shape[result.value.ndim :])
+        parts += [Text(""), Text(f"Jacobian d f / d {name}", style="bold")]
+        parts.append(
+            _matrix(outs, cols, block.reshape(len(outs), len(cols)), number_text)
+        )
+        forms = (result.closed_form or {}).get(name)
+        if forms is not None and forms.size <= SUMMARY_THRESHOLD:
+            parts += [Text(""), Text(f"closed form d f / d {name}", style="bold")]
+            flat = forms.reshape(len(outs), len(cols))
+            parts.append(_matrix(outs, cols, flat, lambda e: expr_text(e, latex)))
+    parts += [Text(""), check_view(result.check)]
+    return Group(*parts)
+
+
+def _matrix(
+    rows: list[str], cols: list[str], values: np.ndarray, leaf
+) -> RenderableType:
+    if len(cols) > 8:  # too wide for a table: one aligned array per output element
+        table = _table("", "row")
+        for label, row in zip(rows, values, strict=True):
+            table.add_row(label, array_text(row, leaf))
+        return table
+    table = _table("", *cols)
+    for c in table.columns[1:]:
+        c.justify = "right"
+    for label, row in zip(rows, values, strict=True):
+        table.add_row(label, *(leaf(v) for v in row))
+    return table
+
+
+def graph_view(graph: Any) -> Tree:
+    """The recorded graph from the output down; shared nodes drawn once."""
+    nodes = graph.nodes
+    drawn: set[int] = set()
+
+    def label(n) -> Text:
+        style = {"op": "bold cyan", "leaf": "bold green", "constant": "dim"}[n.kind]
+        text = Text.assemble((n.name, style), f"  #{n.id}")
+        if n.kind != "op":
+            text.append(
+                f"  ({'leaf, requires grad' if n.kind == 'leaf' else 'constant'})"
+            )
+        text.append(f"  shape {n.shape}")
+        sep = "  " if n.value.ndim == 0 else "\n"  # arrays: one line each
+        text.append(f"{sep}value {value_text(n.value, inline=True)}")
+        if n.grad is not None:
+            text.append(f"{sep}grad {value_text(n.grad, inline=True)}")
+        return text
+
+    def add(tree: Tree, n) -> None:
+        if n.kind == "op" and n.id in drawn:
+            tree.add(Text.assemble((n.name, "cyan"), f"  #{n.id}  (shown above)"))
+            return
+        drawn.add(n.id)
+        branch = tree.add(label(n))
+        for i in n.inputs:
+            add(branch, nodes[i])
+
+    root = nodes[0]
+    tree = Tree(label(root), guide_style="dim")
+    drawn.add(root.id)
+    for i in root.inputs:
+        add(tree, nodes[i])
+    return tree

@@ -1,0 +1,183 @@
+"""Results as plain JSON-able data: the ``--json`` contract, and the text forms
+(numbers, closed forms) that the rich renderer shares.
+
+Pure functions, no printing, no rich, no click, no SymPy import unless a closed
+form is actually there to be written.
+
+The contract of ``diffcli grad --json`` (one object on stdout)::
+
+    {"expr": str, "point": {name: V}, "constants": {name: V},
+     "value": V | null, "gradient": {name: V | null},
+     "closed_form": {name: S} | null, "closed_form_at_point": {name: S} | null,
+     "check": {"status": "ok" | "mismatch" | "skipped",
+               "symbolic_max_abs_err": float | null,
+               "fd_max_abs_err": float | null,
+               "reason": str | null, "notes": [str]}}
+
+V is a number or nested lists of numbers; the non-finite ones are the strings
+"nan", "inf" and "-inf".  S is a str for a scalar variable and nested lists of
+str (the variable's shape) for an array variable; at the point, numbers are
+written as their shortest round-tripping repr ("-2.0") and partly symbolic
+values as expressions.  ``constants`` and ``check.notes`` are extras beyond the
+issue's contract.  ``--order 2`` adds ``"hessian": {name: {name: V}}``;
+``--order N`` (N >= 3) adds ``"nth_derivative": V``.  Several expressions give
+``{"outputs": [object, ...], "gradient": {name: V}}`` (the summed gradient).
+Errors are ``{"error": str}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from diffcli.render.text import exact_text, expr_text, is_number, nested, number_text
+from diffcli.verify.verdict import GradResult, JacobianResult, MultiResult, Verdict
+
+__all__ = [  # number_text and exact_text are re-exported for other commands
+    "dumps",
+    "exact_text",
+    "grad_json",
+    "graph_json",
+    "jacobian_json",
+    "jsonable",
+    "multi_json",
+    "number_text",
+    "verdict_json",
+]
+
+# --- JSON values -----------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Numbers and arrays as JSON data, non-finite floats as "nan"/"inf"/"-inf"."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return nested(value, jsonable)
+        return jsonable(value.tolist())
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    v = float(value)
+    return v if math.isfinite(v) else exact_text(v)
+
+
+def dumps(data: Any, indent: int = 2) -> str:
+    """Strict JSON (no NaN literals ever), objects indented, arrays on one line."""
+    return _dump(jsonable(data), indent, 0)
+
+
+def _dump(data: Any, indent: int, depth: int) -> str:
+    if isinstance(data, dict) and data:
+        pad = " " * (indent * (depth + 1))
+        items = [
+            f"{pad}{json.dumps(k)}: {_dump(v, indent, depth + 1)}"
+            for k, v in data.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * (indent * depth) + "}"
+    if isinstance(data, list) and any(isinstance(v, dict) for v in data):
+        pad = " " * (indent * (depth + 1))
+        items = [pad + _dump(v, indent, depth + 1) for v in data]
+        return "[\n" + ",\n".join(items) + "\n" + " " * (indent * depth) + "]"
+    return json.dumps(data, allow_nan=False)
+
+
+# --- results ------------------------------------------------------------------------
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    return {
+        "status": v.status,
+        "symbolic_max_abs_err": v.symbolic_max_abs_err,
+        "fd_max_abs_err": v.fd_max_abs_err,
+        "reason": v.reason,
+        "notes": list(v.notes),
+    }
+
+
+def _closed(forms: dict[str, np.ndarray] | None, latex: bool) -> dict | None:
+    if forms is None:
+        return None
+    return {n: nested(f, lambda e: expr_text(e, latex)) for n, f in forms.items()}
+
+
+def _closed_at(values: dict[str, np.ndarray] | None, latex: bool) -> dict | None:
+    if values is None:
+        return None
+    return {
+        n: nested(v, lambda e: exact_text(e) if is_number(e) else expr_text(e, latex))
+        for n, v in values.items()
+    }
+
+
+def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
+    """One expression's result under the contract above."""
+    out: dict[str, Any] = {
+        "expr": result.expr,
+        "point": jsonable(result.point),
+        "constants": jsonable(result.constants),
+        "value": jsonable(result.value),
+        "gradient": jsonable(result.gradient),
+        "closed_form": _closed(result.closed_form, latex),
+        "closed_form_at_point": _closed_at(result.closed_form_at_point, latex),
+        "check": verdict_json(result.check),
+    }
+    if result.order == 2:
+        out["hessian"] = jsonable(result.hessian)
+    elif result.order > 2:
+        out["nth_derivative"] = jsonable(result.nth_derivative)
+    return out
+
+
+def multi_json(result: MultiResult, latex: bool = False) -> dict[str, Any]:
+    """Several outputs, and their gradients summed as ``autograd.grad`` sums them."""
+    return {
+        "outputs": [grad_json(r, latex) for r in result.outputs],
+        "gradient": jsonable(result.gradient),
+    }
+
+
+def jacobian_json(result: JacobianResult, latex: bool = False) -> dict[str, Any]:
+    """The full Jacobian; each block has shape value.shape + variable.shape."""
+    return {
+        "expr": result.expr,
+        "point": jsonable(result.point),
+        "constants": jsonable(result.constants),
+        "value": jsonable(result.value),
+        "jacobian": jsonable(result.jacobian),
+        "closed_form": _closed(result.closed_form, latex),
+        "check": verdict_json(result.check),
+    }
+
+
+def graph_json(graph: Any) -> dict[str, Any]:
+    """``diffcli graph --json``: nodes (id, name, kind, shape, value, grad) and
+    edges as [input id, node id] pairs; node 0 is the output."""
+    return {
+        "expr": graph.expr,
+        "point": jsonable(graph.point),
+        "constants": jsonable(graph.constants),
+        "value": jsonable(graph.value),
+        "nodes": [
+            {
+                "id": n.id,
+                "name": n.name,
+                "kind": n.kind,
+                "shape": list(n.shape),
+                "value": jsonable(n.value),
+                "grad": jsonable(n.grad),
+                "inputs": list(n.inputs),
+            }
+            for n in graph.nodes
+        ],
+        "edges": [list(e) for e in graph.edges],
+    }

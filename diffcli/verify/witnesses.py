@@ -1,0 +1,284 @@
+"""The witnesses: the engine, finite differences and SymPy, each on one Problem.
+
+Each witness reports the derivative under check as a flat float vector in the
+same order (variables in ``wrt`` order, elements in C order; for order 2 the
+Hessian blocks row by row), so that the verdict is one comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from diffcli.engine import autograd as autograd
+from diffcli.engine.tensor import Tensor
+from diffcli.errors import ExprError
+from diffcli.verify.question import NonScalarOutput, Problem, to_value
+
+# --- the engine -------------------------------------------------------------
+
+
+@dataclass
+class Engine:
+    value: np.ndarray
+    gradient: dict[str, np.ndarray]
+    seed: np.ndarray | None
+    flat: np.ndarray  # the derivative under check
+    labels: list[str]
+    derivatives: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_array(seed: Any) -> np.ndarray | str | None:
+    """The seed as an array; ``"ones"`` stays a word until the value's shape
+    is known."""
+    if seed is None:
+        return None
+    if isinstance(seed, str) and seed.strip() == "ones":
+        return "ones"
+    return to_value("seed", seed)
+
+
+def evaluate_at(
+    problem: Problem, point: dict[str, np.ndarray], grad_mode: bool = True
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """The value at ``point`` (copied into leaves that require grad), and those
+    leaves; every other value is held fixed."""
+    tensors = {
+        n: Tensor._wrap(np.array(v)).requires_grad_(grad_mode) for n, v in point.items()
+    }
+    names = {**{n: Tensor._wrap(v) for n, v in problem.fixed.items()}, **tensors}
+    with np.errstate(all="ignore"):
+        return problem.evaluate(names), tensors
+
+
+def seed_for(out: Tensor, seed: Any) -> np.ndarray | None:
+    if isinstance(seed, str):
+        return np.ones(out.shape)
+    if seed is None:
+        if out.numel() != 1:
+            raise NonScalarOutput(tuple(out.shape))
+        return None
+    seed = np.asarray(seed, dtype=np.float64)
+    if seed.shape != out.shape:
+        try:
+            seed = np.broadcast_to(seed, out.shape).copy()
+        except ValueError:
+            raise ExprError(
+                f"the seed has shape {seed.shape} but the value has shape "
+                f"{tuple(out.shape)}"
+            ) from None
+    return seed
+
+
+def grads_or_none(out: Tensor, wrt: list[Tensor], seed, create_graph: bool = False):
+    """``autograd.grad`` of ``out`` (graph kept, nan/inf quiet); None where unused."""
+    with np.errstate(all="ignore"):
+        return autograd.grad(
+            [out],
+            wrt,
+            None if seed is None else [seed],
+            retain_graph=True,
+            create_graph=create_graph,
+            allow_unused=True,
+        )
+
+
+def _grads(out: Tensor, tensors: dict[str, Tensor], seed, create_graph: bool):
+    wrt = list(tensors.values())
+    if not out.requires_grad:
+        return [Tensor._wrap(np.zeros_like(t._data)) for t in wrt]
+    gs = grads_or_none(out, wrt, seed, create_graph)
+    return [
+        Tensor._wrap(np.zeros_like(t._data)) if g is None else g
+        for g, t in zip(gs, wrt, strict=True)
+    ]
+
+
+def gradient_at(problem: Problem, point: dict[str, np.ndarray], seed) -> np.ndarray:
+    """The engine's flat gradient at another point (finite differences of it)."""
+    out, tensors = evaluate_at(problem, point)
+    gs = _grads(out, tensors, seed_for(out, seed), False)
+    return np.concatenate([g._data.ravel() for g in gs]) if gs else np.zeros(0)
+
+
+def engine(problem: Problem, seed: Any, order: int) -> Engine:
+    point = {n: problem.point[n] for n in problem.wrt}
+    out, tensors = evaluate_at(problem, point)
+    seed = seed_for(out, seed_array(seed))  # parse a seed given as text
+    gs = _grads(out, tensors, seed, create_graph=order > 1)
+    gradient = {n: g._data.copy() for n, g in zip(tensors, gs, strict=True)}
+    labels = [lab for n in problem.wrt for lab in element_labels(n, point[n].shape)]
+    flat = (
+        np.concatenate([g.ravel() for g in gradient.values()])
+        if gradient
+        else (np.zeros(0))
+    )
+    result = Engine(out._data.copy(), gradient, seed, flat, labels)
+    if order == 2:
+        result.derivatives["hessian"] = _hessian(tensors, gs)
+        blocks = result.derivatives["hessian"]
+        result.flat = np.concatenate(
+            [blocks[a][b].ravel() for a in tensors for b in tensors]
+        )
+        result.labels = [
+            f"d2/d{p}d{q}"
+            for a in tensors
+            for b in tensors
+            for p in element_labels(a, point[a].shape)
+            for q in element_labels(b, point[b].shape)
+        ]
+    elif order > 2:
+        g, x = gs[0], next(iter(tensors.values()))
+        for k in range(2, order + 1):
+            g = (
+                _grads(g, {"x": x}, None, create_graph=k < order)[0]
+                if g.requires_grad
+                else Tensor._wrap(np.zeros_like(x._data))
+            )
+        result.derivatives["nth"] = g._data.copy()
+        result.flat, result.labels = g._data.ravel().copy(), [f"d{order}"]
+    return result
+
+
+def _hessian(tensors: dict[str, Tensor], gs: list[Tensor]) -> dict:
+    names = list(tensors)
+    blocks = {
+        a: {b: np.zeros(tensors[a].shape + tensors[b].shape) for b in names}
+        for a in names
+    }
+    for a, g in zip(names, gs, strict=True):
+        if not g.requires_grad:
+            continue
+        flat = g.reshape(-1)
+        for k in range(flat.numel()):
+            rows = _grads(flat[k], tensors, None, create_graph=False)
+            for b, row in zip(names, rows, strict=True):
+                blocks[a][b].reshape(-1, tensors[b].numel())[k] = row._data.ravel()
+    return blocks
+
+
+def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:
+    if not shape:
+        return [name]
+    return [f"{name}[{', '.join(map(str, i))}]" for i in np.ndindex(shape)]
+
+
+# --- finite differences -------------------------------------------------------
+
+
+@dataclass
+class FiniteDifferences:
+    ok: bool
+    reason: str | None = None
+    flat: np.ndarray | None = None
+    gradient: dict[str, np.ndarray] | None = None
+    kinks: np.ndarray | None = None  # order 1: one-sided slopes differ here
+    left: np.ndarray | None = None
+    right: np.ndarray | None = None
+    # Rounding noise of each difference: |f| eps / h.  Below it the differences
+    # cannot tell values apart (a large value, a tiny slope).
+    noise: np.ndarray | None = None
+
+
+ROUNDING = 32 * np.finfo(np.float64).eps  # evaluation error, generously
+
+
+def finite_differences(
+    problem: Problem, eng: Engine, order: int, tol
+) -> FiniteDifferences:
+    """Central differences of the forward pass (order 1) or of the engine's
+    gradient (order 2) or (N-1)-th derivative (order N)."""
+    point = {n: problem.point[n] for n in problem.wrt}
+    size = sum(v.size for v in point.values())
+    if size > tol.fd_max_elements:
+        return FiniteDifferences(
+            False,
+            f"{size} elements is over the finite-difference "
+            f"limit of {tol.fd_max_elements}",
+        )
+    seed = eng.seed
+
+    def scalar(p):
+        out, _ = evaluate_at(problem, p, grad_mode=False)
+        return float(np.sum(out._data * seed) if seed is not None else out._data)
+
+    if order == 1:
+        f = scalar
+    elif order == 2:
+        f = lambda p: gradient_at(problem, p, seed)
+    else:
+        name = problem.wrt[0]
+        f = lambda p: _nth(problem, p, name, order - 1)
+    with np.errstate(all="ignore"):
+        return _differences(f, point, order, tol)
+
+
+def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
+    f0 = f(point)
+    columns, left, right, noise = [], [], [], []
+    for name, value in point.items():
+        for i in np.ndindex(value.shape):
+            h = 1e-6 * max(1.0, abs(float(value[i])))
+            plus, minus = _shifted(point, name, i, h), _shifted(point, name, i, -h)
+            fp, fm = np.asarray(f(plus)), np.asarray(f(minus))
+            columns.append((fp - fm) / (2 * h))
+            left.append((np.asarray(f0) - fm) / h)
+            right.append((fp - np.asarray(f0)) / h)
+            size = np.maximum(np.maximum(np.abs(fp), np.abs(fm)), np.abs(f0))
+            noise.append(ROUNDING * size / h)
+    result = FiniteDifferences(True)
+    if order == 1:
+        result.flat = np.array(columns, dtype=np.float64)
+        result.noise = np.array(noise, dtype=np.float64)
+        result.left, result.right = np.array(left), np.array(right)
+        gap = np.abs(result.left - result.right)
+        result.kinks = (
+            gap
+            > 100 * (tol.atol + tol.rtol * np.abs(result.flat))
+            + 1e-3
+            + 4 * result.noise
+        )
+        result.gradient, k = {}, 0
+        for name, value in point.items():
+            result.gradient[name] = result.flat[k : k + value.size].reshape(value.shape)
+            k += value.size
+    elif order == 2:
+        cols = np.array(columns).T  # rows: gradient entries, cols: perturbed entries
+        result.flat = _hessian_order(cols, point)
+        result.noise = _hessian_order(np.array(noise).T, point)
+    else:
+        result.flat = np.array(columns).ravel()
+        result.noise = np.array(noise, dtype=np.float64).ravel()
+    return result
+
+
+def _shifted(point: dict, name: str, index: tuple, h: float) -> dict:
+    moved = dict(point)
+    moved[name] = point[name].copy()
+    moved[name][index] += h
+    return moved
+
+
+def _nth(problem: Problem, point: dict, name: str, order: int) -> np.ndarray:
+    out, tensors = evaluate_at(problem, point)
+    g = out
+    for k in range(order):
+        if not g.requires_grad:
+            return np.zeros(())
+        g = _grads(g, tensors, None, create_graph=k < order - 1)[0]
+    return g._data
+
+
+def _hessian_order(matrix: np.ndarray, point: dict) -> np.ndarray:
+    """Reorder a full (entries x entries) Hessian into per-block flat order."""
+    sizes = [v.size for v in point.values()]
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    return np.concatenate(
+        [
+            matrix[edges[a] : edges[a + 1], edges[b] : edges[b + 1]].ravel()
+            for a in range(len(sizes))
+            for b in range(len(sizes))
+        ]
+    )
