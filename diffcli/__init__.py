@@ -38,63 +38,12 @@ from diffcli.engine.creation import (
     zeros,
     zeros_like,
 )
-from diffcli.engine.functional import (
-    abs,
-    add,
-    allclose,
-    amax,
-    amin,
-    broadcast_to,
-    clamp,
-    cos,
-    div,
-    dot,
-    eq,
-    equal,
-    exp,
-    ge,
-    gt,
-    isfinite,
-    isnan,
-    le,
-    log,
-    logical_and,
-    logical_not,
-    logical_or,
-    lt,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mm,
-    mul,
-    ne,
-    neg,
-    norm,
-    permute,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    sign,
-    sin,
-    sqrt,
-    stack,
-    sub,
-    sum,
-    t,
-    tan,
-    tanh,
-    transpose,
-    where,
-)
+from diffcli.engine.functional import API as _API
 from diffcli.engine.gradcheck import gradcheck, gradgradcheck
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError, ExprError
 
-clip = clamp
+globals().update(_API)  # every table function offered to Python, by name
 __version__ = "0.1.0"
 
 # PyTorch programs import these by their old paths (from torch.autograd import ...).

@@ -42,3 +42,7 @@ class ExprError(DiffcliError, ValueError):
         """Message plus caret, ready for a terminal."""
         where = self.caret()
         return f"{self.message}\n{where}" if where else self.message
+
+
+class ShapeError(DiffcliError, ValueError):
+    """Inputs whose shapes do not fit the operation, found before computing."""

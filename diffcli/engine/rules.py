@@ -1,15 +1,9 @@
-"""The pieces THE table in ops.py is built from.
-
-numpy forwards that need more than one line, VJP rules that need more than
-one line, the SymPy twins and PyTorch's grad_fn names where they depend on the
-call.  Nothing here is registered: ops.py declares every primitive.
+"""The pieces THE table (table.py) is built from: numpy forwards and VJP rules
+that need more than one line, and PyTorch's grad_fn names where they depend on
+the call.  Nothing here is registered: table.py declares every entry.
 """
 
 from __future__ import annotations
-
-import functools
-import inspect
-from collections.abc import Callable
 
 import numpy as np
 
@@ -122,68 +116,6 @@ def _stack(*xs, axis=0):
     return np.stack(np.broadcast_arrays(*xs), axis=axis)
 
 
-def _sp_map(fn: str | Callable) -> Callable:
-    """SymPy twin of an elementwise op: ``sympy.<fn>`` mapped over object arrays."""
-
-    def apply(sp, *arrays, **params):
-        f = (
-            getattr(sp, fn)
-            if isinstance(fn, str)
-            else (lambda *a, **k: fn(sp, *a, **k))
-        )
-        return np.vectorize(lambda *a: f(*a, **params), otypes=[object])(*arrays)
-
-    return apply
-
-
-def _sp_reduce(fn: str) -> Callable:
-    """SymPy twin of max/min/sum: ``sympy.Max``/``Min``/``Add`` over the reduced
-    axes, one call each (numpy's pairwise ``+`` on SymPy terms is quadratic)."""
-
-    def apply(sp, x, dim=None, keepdim=False):
-        x = np.asarray(x, dtype=object)
-        dims = _dims(dim, x.ndim)
-        kept = [d for d in range(x.ndim) if d not in dims]
-        moved = np.moveaxis(x, kept, range(len(kept)))
-        head = moved.shape[: len(kept)]
-        flat = moved.reshape(head + (-1,))
-        out = np.empty(head, dtype=object)
-        for i in np.ndindex(head):
-            out[i] = getattr(sp, fn)(*flat[i])
-        return np.reshape(out, _kept_shape(x.shape, dim)) if keepdim else out
-
-    return apply
-
-
-def _sp_norm(sp, x, dim=None, keepdim=False, p=2):
-    power = _sp_map(lambda sp, v: v**2 if p == 2 else sp.Abs(v) ** p)(sp, x)
-    total = _sp_reduce("Add")(sp, power, dim, keepdim)
-    return _sp_map(lambda sp, s: s ** (sp.Integer(1) / p))(sp, np.asarray(total))
-
-
-def _sp_mean(sp, x, dim=None, keepdim=False):
-    shape = np.shape(x)
-    count = int(np.prod([shape[d] for d in _dims(dim, len(shape))]))
-    return _sp_reduce("Add")(sp, x, dim, keepdim) / count
-
-
-def _sp_piecewise(sp, cond, a, b):
-    return sp.Piecewise((a, cond), (b, True))
-
-
-def _sp_relu(sp, v):
-    return sp.Piecewise((v, v > 0), (0, True))
-
-
-def _sp_clamp(sp, v, min=None, max=None):
-    pieces = []
-    if min is not None:
-        pieces.append((min, v < min))
-    if max is not None:
-        pieces.append((max, v > max))
-    return sp.Piecewise(*pieces, (v, True)) if pieces else v
-
-
 # --- PyTorch's grad_fn names where they depend on the call -----------------
 
 
@@ -238,29 +170,6 @@ def _sub_name(inputs, params):
 def _div_name(inputs, params):
     """``2 / x`` is ``x.reciprocal() * 2`` in PyTorch."""
     return "DivBackward0" if _is_tensor(inputs[0]) else "MulBackward0"
-
-
-# --- what the engine reads from a rule's code ----------------------------------
-
-
-@functools.cache
-def _reads_ans(rule: Callable) -> bool:
-    """True unless ``rule``'s code provably never loads its ``ans`` argument."""
-    import dis  # only the engine's rare memory reuse asks
-
-    code = getattr(rule, "__code__", None)
-    if (
-        code is None
-        or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
-        or code.co_varnames[2:3] != ("ans",)
-        or "ans" in code.co_cellvars
-    ):
-        return True
-    return any(
-        ins.opname.startswith("LOAD")
-        and (ins.argval == "ans" or (type(ins.argval) is tuple and "ans" in ins.argval))
-        for ins in dis.get_instructions(code)
-    )
 
 
 # --- rules that need more than one line --------------------------------------

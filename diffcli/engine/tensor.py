@@ -452,8 +452,3 @@ def _unwrap_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     return index
-
-
-from diffcli.engine import tensor_methods  # noqa: E402
-
-tensor_methods.install(Tensor)

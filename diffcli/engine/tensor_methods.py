@@ -1,7 +1,9 @@
 """Operators and PyTorch-style methods of Tensor, all delegating to the table.
 
 Kept apart from tensor.py so that the class itself stays about the graph; the
-hot operators call ``apply`` directly with their primitive.
+hot operators call ``apply`` directly with their primitive, and every table
+function marked as a method is installed from the table
+(``functional.install_methods``).  Importing the engine package installs them.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine import functional as fn
+from diffcli.engine.autograd import backward as _backward
 from diffcli.engine.table import PRIMITIVES as P
+from diffcli.engine.tensor import Tensor, _unwrap_index, apply
 
 
-def install(Tensor: type) -> None:
+def install() -> None:
     """Attach the operators and methods to ``Tensor``."""
-    from diffcli.engine import functional as fn
-    from diffcli.engine.tensor import _unwrap_index, apply
 
     def binary(name: str, reflected: bool = False):
         prim = P[name]
@@ -63,76 +66,10 @@ def install(Tensor: type) -> None:
 
     Tensor.__iter__ = __iter__
 
-    def same(name: str):
-        f = getattr(fn, name)
-        return lambda self, *args, **kwargs: f(self, *args, **kwargs)
-
-    for name in [
-        "sin",
-        "cos",
-        "tan",
-        "exp",
-        "log",
-        "sqrt",
-        "abs",
-        "tanh",
-        "sigmoid",
-        "relu",
-        "sign",
-        "sum",
-        "mean",
-        "max",
-        "min",
-        "amax",
-        "amin",
-        "norm",
-        "dot",
-        "mm",
-        "matmul",
-        "transpose",
-        "t",
-        "permute",
-        "reshape",
-        "clamp",
-        "pow",
-        "maximum",
-        "minimum",
-        "eq",
-        "ne",
-        "lt",
-        "le",
-        "gt",
-        "ge",
-        "equal",
-        "allclose",
-        "add",
-        "sub",
-        "mul",
-        "div",
-        "neg",
-        "isnan",
-        "isfinite",
-        "logical_and",
-        "logical_or",
-        "logical_not",
-    ]:
-        setattr(Tensor, name, same(name))
-
-    Tensor.view = Tensor.reshape
-    Tensor.clip = Tensor.clamp
+    fn.install_methods()
     Tensor.T = property(lambda self: fn.permute(self, *reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: apply(P["mT"], self))
-    Tensor.expand = lambda self, *shape: fn.broadcast_to(
-        self, _expand_shape(fn.shape_arg(shape), self.shape)
-    )
     Tensor.expand_as = lambda self, other: fn.broadcast_to(self, other.shape)
-    Tensor.flatten = lambda self: fn.reshape(self, -1)
-    Tensor.unsqueeze = lambda self, dim: fn.reshape(
-        self, np.expand_dims(np.empty(self.shape, dtype=bool), dim).shape
-    )
-    Tensor.squeeze = lambda self, dim=None: fn.reshape(
-        self, np.squeeze(np.empty(self.shape, dtype=bool), axis=dim).shape
-    )
     Tensor.all = lambda self: Tensor._wrap(np.all(self._data))
     Tensor.any = lambda self: Tensor._wrap(np.any(self._data))
     Tensor.argmax = lambda self, dim=None: Tensor._wrap(np.argmax(self._data, axis=dim))
@@ -154,9 +91,7 @@ def install(Tensor: type) -> None:
         create_graph: bool = False,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from diffcli.engine.autograd import backward
-
-        backward(
+        _backward(
             [self],
             None if gradient is None else [gradient],
             retain_graph=retain_graph,
@@ -184,11 +119,3 @@ def install(Tensor: type) -> None:
     Tensor.sub_ = _inplace("sub")
     Tensor.mul_ = _inplace("mul")
     Tensor.div_ = _inplace("div")
-
-
-def _expand_shape(shape: tuple, current: tuple) -> tuple:
-    """expand's target shape, with -1 keeping that dimension's current size."""
-    lead = len(shape) - len(current)
-    return tuple(
-        current[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
-    )

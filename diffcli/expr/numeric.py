@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.composites import MAX_CONSTRUCTED_ELEMENTS as MAX_ELEMENTS
 from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import Tensor, apply
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
-from diffcli.expr.walk import MAX_ELEMENTS, evaluate
+from diffcli.expr.walk import evaluate
 
 
 class NumericBackend:

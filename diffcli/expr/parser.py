@@ -10,12 +10,13 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
-import math
 import re
 import sys
 import warnings
-from typing import NamedTuple
 
+from diffcli.engine.primitive import Function
+from diffcli.engine.signature import BindError
+from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
@@ -41,43 +42,16 @@ MAX_DEPTH = 200
 MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
 MAX_DIGITS = 400
-MAX_CONSTRUCTED_ELEMENTS = 10_000_000  # ones/zeros/eye/arange/linspace output
 CONSTANTS = ("pi", "e")
 
 
-class Signature(NamedTuple):
-    """Allowed positional arity (max None = unbounded) and keyword names."""
-
-    min_args: int
-    max_args: int | None
-    kwargs: frozenset[str] = frozenset()
+def _language() -> dict[str, Function]:
+    """The functions the language offers, by name and alias: THE table's."""
+    return {n: f for n, f in BY_NAME.items() if "expr" in f.surfaces}
 
 
-_RED = frozenset({"dim", "keepdim"})
-# Functions of one argument that map element by element: each is a primitive.
-ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid")
-ELEMENTWISE += ("relu",)
-FUNCTIONS: dict[str, Signature] = {
-    **dict.fromkeys(ELEMENTWISE, Signature(1, 1)),
-    "pow": Signature(2, 2),
-    "sum": Signature(1, 1, _RED),
-    "mean": Signature(1, 1, _RED),
-    "max": Signature(1, 2, _RED),
-    "min": Signature(1, 2, _RED),
-    "norm": Signature(1, 1, _RED | {"p"}),
-    **dict.fromkeys(("dot", "mm", "matmul", "maximum", "minimum"), Signature(2, 2)),
-    "transpose": Signature(1, 3),
-    "where": Signature(3, 3),
-    "clamp": Signature(1, 3, frozenset({"min", "max"})),
-    "detach": Signature(1, 1),
-    "arange": Signature(1, 3),
-    "ones": Signature(1, None),
-    "zeros": Signature(1, None),
-    "eye": Signature(1, 2),
-    "linspace": Signature(3, 3),
-}
-# Positional arguments after the first that may also be given by keyword.
-_POSITIONAL_KW = {"max": ("dim",), "min": ("dim",), "clamp": ("min", "max")}
+FUNCTIONS = _language()
+CONSTANT_KINDS = {"int": "an integer", "dims": "an integer", "bool": "True or False"}
 
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -305,60 +279,57 @@ class _Converter:
             raise self.error("attribute access is not supported", f)
         if not isinstance(f, ast.Name) or f.col_offset != node.col_offset:
             raise self.error("only a function name can be called, e.g. sin(x)", sp)
-        name, sig = f.id, FUNCTIONS.get(f.id)
-        if sig is None:
+        name, fn = f.id, FUNCTIONS.get(f.id)
+        if fn is None:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise self.error(f"unknown function '{name}'{hint}", f)
-        where = name == "where"
-        args = tuple(self.expr(a, where and i == 0) for i, a in enumerate(node.args))
+        params = fn.signature.params
+        conds = [i for i, p in enumerate(params) if p.name == "condition"]
+        args = tuple(self.expr(a, i in conds) for i, a in enumerate(node.args))
         kwargs: list[tuple[str, Expr]] = []
         for k in node.keywords:
             if k.arg is None:
                 raise self.error("'**' arguments are not supported", k)
-            if k.arg not in sig.kwargs:
-                ok = ", ".join(sorted(sig.kwargs))
-                allowed = f" (allowed: {ok})" if ok else ""
-                raise self.error(f"{name}() has no keyword '{k.arg}'{allowed}", sp)
             if any(k.arg == seen for seen, _ in kwargs):
                 raise self.error(f"{name}() got keyword '{k.arg}' twice", sp)
             kwargs.append((k.arg, self.expr(k.value, kw=True)))
-        n, lo, hi = len(args), sig.min_args, sig.max_args
-        if n < lo or (hi is not None and n > hi) or (name == "transpose" and n == 2):
-            want = {None: f"at least {lo}", lo: str(lo)}.get(hi, f"{lo} to {hi}")
-            want = "1 or 3" if name == "transpose" else want
-            noun = "argument" if want in ("1", "at least 1") else "arguments"
-            raise self.error(f"{name}() takes {want} {noun}, got {n}", sp)
-        self.check_call(name, args, dict(kwargs), sp)
+        try:
+            bound = fn.signature.bind(args, dict(kwargs))
+        except BindError as err:
+            raise self.error(
+                str(err).replace(f"{fn.name}()", f"{name}()"), sp
+            ) from None
+        self.check_call(name, fn, bound, sp)
         return Call(name, args, tuple(kwargs), *sp)
 
-    def check_call(self, name: str, args: tuple, kw: dict, sp: tuple[int, int]) -> None:
-        """Argument checks the arity table cannot express."""
-        for i, key in enumerate(_POSITIONAL_KW.get(name, ()), start=1):
-            if len(args) > i and key in kw:
-                raise self.error(f"{name}() got '{key}' by position and keyword", sp)
-        dims = list(args[1:]) if name in ("max", "min", "transpose") else []
-        d = kw.get("dim")
-        dims += list(d.items) if isinstance(d, ListExpr) else [] if d is None else [d]
-        for d in dims:
-            if integer(d) is None:
-                hint = f" (use {name}imum(a, b) elementwise)" * (name in ("max", "min"))
-                msg = f"{name}(): dim must be an integer, got '{d}'{hint}"
-                raise self.error(msg, (d.col, d.end))
-        if "keepdim" in kw and literal(kw["keepdim"]) not in (0, 1):
-            raise self.error(f"{name}(): keepdim must be True or False", sp)
-        if name == "pow":
-            self.check_exponent(args[1])
-        if name in ("ones", "zeros", "eye", "linspace"):
-            sizes = [integer(a) for a in (args[2:] if name == "linspace" else args)]
-            if any(n is None or n < 0 for n in sizes):
-                raise self.error(f"{name}() sizes must be non-negative integers", sp)
-            count = math.prod(sizes) * (
-                sizes[0] if name == "eye" and len(sizes) == 1 else 1
-            )
-            if max(count, *sizes) > MAX_CONSTRUCTED_ELEMENTS:
-                limit = MAX_CONSTRUCTED_ELEMENTS
-                raise self.error(f"{name}() is too large (limit {limit} elements)", sp)
+    def check_call(self, name: str, fn: Function, bound: dict, sp) -> None:
+        """Arguments that must be constants of a kind, checked where typed."""
+        for p in fn.signature.params:
+            value = bound[p.name]
+            nodes = value if p.variadic else (value,)
+            for node in nodes:
+                if not isinstance(node, Expr) or p.kind not in CONSTANT_KINDS:
+                    continue  # a default, or an operand
+                items = node.items if isinstance(node, ListExpr) else (node,)
+                if p.kind == "bool":
+                    if literal(node) not in (0, 1):
+                        raise self.error(
+                            f"{name}(): {p.name} must be True or False", sp
+                        )
+                    continue
+                for d in items:
+                    if integer(d) is None:
+                        elementwise = f"{name}imum"
+                        hint = (
+                            f" (use {elementwise}(a, b) elementwise)"
+                            if elementwise in FUNCTIONS
+                            else ""
+                        )
+                        msg = f"{name}(): {p.name} must be an integer, got '{d}'{hint}"
+                        raise self.error(msg, (d.col, d.end))
+        if fn.primitive is not None and fn.primitive.name == "pow":
+            self.check_exponent(bound["exponent"])
 
 
 def parse(text: str) -> Expr:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import diffcli as dc
-from diffcli.engine import table as ops
 from diffcli.engine.gradcheck import GradcheckError
+from diffcli.engine.primitive import Primitive
 from diffcli.engine.tensor import apply
 
 
@@ -159,7 +159,7 @@ def test_create_graph_grad_does_not_alias_the_seed_or_other_leaves():
 
 def _custom(name, forward, rule):
     """A primitive outside the table, for testing the checkers."""
-    return ops.Primitive(
+    return Primitive(
         name=name,
         forward=forward,
         vjps=(rule,),

@@ -124,6 +124,7 @@ BINARY = {
     "pow": (dc.pow, positive, anywhere),
     "maximum": (dc.maximum, grid, lambda rng, s: grid(rng, s, offset=0.17)),
     "minimum": (dc.minimum, grid, lambda rng, s: grid(rng, s, offset=0.17)),
+    "atan2": (dc.atan2, anywhere, nonzero),
     "operators": (lambda x, y: (x - y) * x / (y * y + 1) + y**2, anywhere, anywhere),
 }
 

@@ -1,0 +1,11 @@
+"""THE table: every operation diffcli knows, declared once.
+
+``PRIMITIVES`` (what the engine differentiates) and ``FUNCTIONS`` (what users
+call, in Python and in expressions) are filled by the modules below, in
+order; declare.py says how a row is written.
+"""
+
+from diffcli.engine.table import arrays, elementwise, logic  # noqa: F401  (fill)
+from diffcli.engine.table.declare import BY_NAME, FUNCTIONS, PRIMITIVES
+
+__all__ = ["BY_NAME", "FUNCTIONS", "PRIMITIVES"]

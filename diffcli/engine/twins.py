@@ -1,0 +1,74 @@
+"""SymPy twins of the primitives: the same operation on numpy object arrays of
+SymPy expressions.  ``sp`` is the sympy module, passed in so that nothing here
+imports it: only symbolic work pays for SymPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from diffcli.engine.rules import _dims, _kept_shape
+
+
+def elementwise(fn: str | Callable) -> Callable:
+    """SymPy twin of an elementwise op: ``sympy.<fn>`` mapped over object arrays."""
+
+    def apply(sp, *arrays, **params):
+        f = (
+            getattr(sp, fn)
+            if isinstance(fn, str)
+            else (lambda *a, **k: fn(sp, *a, **k))
+        )
+        return np.vectorize(lambda *a: f(*a, **params), otypes=[object])(*arrays)
+
+    return apply
+
+
+def reduce(fn: str) -> Callable:
+    """SymPy twin of max/min/sum: ``sympy.Max``/``Min``/``Add`` over the reduced
+    axes, one call each (numpy's pairwise ``+`` on SymPy terms is quadratic)."""
+
+    def apply(sp, x, dim=None, keepdim=False):
+        x = np.asarray(x, dtype=object)
+        dims = _dims(dim, x.ndim)
+        kept = [d for d in range(x.ndim) if d not in dims]
+        moved = np.moveaxis(x, kept, range(len(kept)))
+        head = moved.shape[: len(kept)]
+        flat = moved.reshape(head + (-1,))
+        out = np.empty(head, dtype=object)
+        for i in np.ndindex(head):
+            out[i] = getattr(sp, fn)(*flat[i])
+        return np.reshape(out, _kept_shape(x.shape, dim)) if keepdim else out
+
+    return apply
+
+
+def norm(sp, x, dim=None, keepdim=False, p=2):
+    power = elementwise(lambda sp, v: v**2 if p == 2 else sp.Abs(v) ** p)(sp, x)
+    total = reduce("Add")(sp, power, dim, keepdim)
+    return elementwise(lambda sp, s: s ** (sp.Integer(1) / p))(sp, np.asarray(total))
+
+
+def mean(sp, x, dim=None, keepdim=False):
+    shape = np.shape(x)
+    count = int(np.prod([shape[d] for d in _dims(dim, len(shape))]))
+    return reduce("Add")(sp, x, dim, keepdim) / count
+
+
+def piecewise(sp, cond, a, b):
+    return sp.Piecewise((a, cond), (b, True))
+
+
+def relu(sp, v):
+    return sp.Piecewise((v, v > 0), (0, True))
+
+
+def clamp(sp, v, min=None, max=None):
+    pieces = []
+    if min is not None:
+        pieces.append((min, v < min))
+    if max is not None:
+        pieces.append((max, v > max))
+    return sp.Piecewise(*pieces, (v, True)) if pieces else v
