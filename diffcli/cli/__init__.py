@@ -43,6 +43,7 @@ from diffcli.cli import common as common
 LAZY_COMMANDS: dict[str, str] = {
     "minimize": "diffcli.cli.minimize:minimize",
     "check": "diffcli.cli.batch:check",
+    "functions": "diffcli.cli.functions:functions",
 }
 
 
@@ -114,6 +115,7 @@ def main() -> None:
       diffcli grad "a*x**2+b*x+c" --wrt x
       diffcli jacobian "x**2" --at "x=[1,2]"
       diffcli graph "sum(x*x)" --at "x=[1,2]"
+      diffcli functions
     """
 
 
