@@ -114,7 +114,8 @@ class SymbolicBackend:
         out = np.empty(value.shape, dtype=object)
         for i in np.ndindex(value.shape):
             placeholder = self.sp.Dummy("detached", real=True)
-            self.frozen[placeholder] = value[i]
+            # resolved now, so a detach of a detach puts back plain values
+            self.frozen[placeholder] = self.sp.sympify(value[i]).xreplace(self.frozen)
             out[i] = placeholder
         return out
 

@@ -362,3 +362,10 @@ EXPRS = expressions(LEAVES, UNARY, BINARY, TOPS, inside="ones(2)")
 @given(EXPRS)
 def test_interpreters_agree(text):
     np.testing.assert_allclose(symbolic(text), numeric(text), rtol=1e-9, atol=1e-12)
+
+
+def test_nested_detach_is_a_constant_in_both_interpreters():
+    """Found by the agreement property: a detach of a detach left a placeholder
+    inside the symbolic value."""
+    text = "(detach(detach(detach(x)))) * ones(2)"
+    np.testing.assert_allclose(symbolic(text), numeric(text), rtol=1e-12)
