@@ -310,6 +310,8 @@ def _compare(
     key: str, want: Any, got: Any, rtol: float, atol: float, errors: list
 ) -> list[str]:
     """Differences between an expected value (nested by name) and the engine's."""
+    from diffcli.verify.verdict import compare
+
     if isinstance(want, dict):
         if not isinstance(got, dict):
             return [f"{key}: expected names {sorted(want)}, got none"]
@@ -331,10 +333,10 @@ def _compare(
     got = np.asarray(got, dtype=np.float64)
     if want.shape != got.shape:
         return [f"{key}: expected shape {want.shape}, got {got.shape}"]
-    diff = np.abs(want - got)
-    if diff.size and np.all(np.isfinite(diff)):
-        errors.append(float(diff.max()))
-    if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+    c = compare(got, want, rtol, atol)
+    if c.abs_err.size and np.all(np.isfinite(c.abs_err)):
+        errors.append(c.max_err())
+    if not c.agree:
         return [f"{key}: expected {_short(want)}, got {_short(got)}"]
     return []
 

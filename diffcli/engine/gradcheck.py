@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.engine.autograd import enable_grad, grad, no_grad
+from diffcli.engine.finite_differences import differences
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError
 
@@ -22,24 +23,21 @@ def _outputs(fn: Callable, inputs: Sequence[Tensor]) -> list[Tensor]:
 
 
 def numerical_jacobian(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-6):
-    """d(flattened outputs)/d(each input), one column per input element."""
-    jacobians = []
+    """d(flattened outputs)/d(each input), one column per input element, by
+    central differences with PyTorch's fixed step ``eps``."""
+    wrt = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    arrays = [x._array() for x in wrt]  # moved in place: fn reads the leaves
+
+    def flat_outputs() -> np.ndarray:
+        return np.concatenate([o._data.ravel() for o in _outputs(fn, inputs)])
+
     with no_grad():
-        sizes = [o.numel() for o in _outputs(fn, inputs)]
-        for x in inputs:
-            if not (isinstance(x, Tensor) and x.requires_grad):
-                continue
-            flat = x._array().flat  # C order, a view even of a non-contiguous array
-            jac = np.zeros((sum(sizes), x._data.size))
-            for j in range(x._data.size):
-                orig = flat[j]
-                flat[j] = orig + eps
-                plus = np.concatenate([o._data.ravel() for o in _outputs(fn, inputs)])
-                flat[j] = orig - eps
-                minus = np.concatenate([o._data.ravel() for o in _outputs(fn, inputs)])
-                flat[j] = orig
-                jac[:, j] = (plus - minus) / (2 * eps)
-            jacobians.append(jac)
+        rows = differences(flat_outputs, arrays, eps, scaled=False).central
+    jacobians, start = [], 0
+    for a in arrays:
+        block = rows[start : start + a.size].T
+        jacobians.append(np.ascontiguousarray(block, dtype=np.float64))
+        start += a.size
     return jacobians
 
 

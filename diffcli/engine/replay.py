@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.engine.autograd import _NUMPY, input_grad
+from diffcli.engine.graph_walk import tensor_inputs, topological
 from diffcli.engine.tensor import Tensor
 
 
@@ -24,7 +25,7 @@ class Trace:
         slot = {id(t): k for k, t in enumerate(leaves)}
         self.leaves = len(leaves)
         self.program: list[tuple] = []
-        for node in _topological(output):
+        for node in topological([output], _differentiable_inputs):
             if node._prim is None:  # a leaf: a variable or, if not given, a constant
                 continue
             args = tuple(
@@ -83,22 +84,6 @@ def _scalar(x: Any) -> Any:
     return x[()] if type(x) is np.ndarray and x.ndim == 0 else x
 
 
-def _topological(output: Tensor) -> list[Tensor]:
-    """Nodes before the nodes that use them (iterative depth-first)."""
-    order, done, stack = [], set(), [(output, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        if expanded or node._prim is None:
-            done.add(id(node))
-            if node._prim is not None or node._requires_grad:
-                order.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend(
-            (x, False)
-            for x in node._inputs
-            if isinstance(x, Tensor) and x._requires_grad
-        )
-    return order
+def _differentiable_inputs(node: Tensor) -> list[Tensor]:
+    """The inputs a trace replays; the others are constants of the program."""
+    return [x for x in tensor_inputs(node) if x._requires_grad]

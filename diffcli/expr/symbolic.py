@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.graph_walk import tensor_inputs, topological
 from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError
@@ -152,22 +153,17 @@ def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:
     """
     sp = sympy()
     values: dict[int, np.ndarray] = {id(t): v for t, v in leaves.items()}
-    order, stack, seen = [], [(output, False)], set()
-    while stack:
-        t, expanded = stack.pop()
-        if id(t) in values or (id(t) in seen and not expanded):
-            continue
+
+    def inputs(t: Tensor) -> list[Tensor]:
+        return [] if id(t) in values else tensor_inputs(t)
+
+    order = [t for t in topological([output], inputs) if id(t) not in values]
+    for t in order:  # constants first: one too large to convert fails fast
         if t._prim is None or not isinstance(t._inputs, tuple):
             values[id(t)] = _to_sympy_array(t._data)
-            continue
-        if expanded:
-            order.append(t)
-            values[id(t)] = None  # type: ignore[assignment]
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        stack.extend((x, False) for x in t._inputs if isinstance(x, Tensor))
     for t in order:
+        if id(t) in values:
+            continue
         args = [values[id(x)] if isinstance(x, Tensor) else x for x in t._inputs]
         values[id(t)] = run_primitive(sp, t._prim.name, args, t._params)
     return values[id(output)]

@@ -35,7 +35,6 @@ from diffcli.verify.verdict import (
     MultiResult,
     Tolerances,
     Verdict,
-    _close,
 )
 from diffcli.verify.witnesses import element_labels
 
@@ -88,31 +87,6 @@ def check_view(verdict: Verdict) -> Group:
     return Group(*lines)
 
 
-def variable_status(result: GradResult, name: str, tol: Tolerances) -> str:
-    """One variable's verdict: the overall one, narrowed down on a mismatch (or
-    for a Hessian, whose verdict is not about the gradient) by comparing this
-    variable's gradient with the witnesses."""
-    overall = result.check.status
-    if overall == "skipped" or (overall == "ok" and result.order == 1):
-        return overall
-    engine = result.gradient.get(name)
-    witnesses = [
-        (result.closed_form_at_point, tol.sym_rtol, tol.sym_atol),
-        (result.finite_differences, tol.rtol, tol.atol),
-    ]
-    compared = False
-    for values, rtol, atol in witnesses:
-        if engine is None or not values or name not in values:
-            continue
-        other = np.asarray(values[name])
-        if other.dtype == object:
-            continue
-        if not np.all(_close(engine, other, rtol, atol)):
-            return "mismatch"
-        compared = True
-    return "ok" if compared else overall
-
-
 def _table(*columns: str) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for c in columns:
@@ -120,14 +94,12 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def gradient_table(
-    result: GradResult, latex: bool = False, tol: Tolerances | None = None
-) -> Table:
-    """Per variable: closed form, its value at the point, the engine, the verdict.
+def gradient_table(result: GradResult, latex: bool = False) -> Table:
+    """Per variable: closed form, its value at the point, the engine, and the
+    variable's verdict as the core gave it (``GradResult.variable_checks``).
 
     Closed forms too long for a cell are left out here (see closed_form_table).
     """
-    tol = tol or Tolerances()
     forms = _inline_forms(result, latex)
     at_point = result.closed_form_at_point is not None and bool(result.point)
     numeric = any(g is not None for g in result.gradient.values())
@@ -142,7 +114,8 @@ def gradient_table(
             row.append(value_text(result.closed_form_at_point[name], latex))
         if numeric:
             row.append(value_text(result.gradient.get(name)))
-        table.add_row(*row, status_text(variable_status(result, name, tol)))
+        status = result.variable_checks.get(name, result.check.status)
+        table.add_row(*row, status_text(status))
     return table
 
 
@@ -215,7 +188,10 @@ def grad_view(
     tol: Tolerances | None = None,
     show_point: bool = True,
 ) -> Group:
-    """``diffcli grad``: the problem, the value, the gradient table, the verdict."""
+    """``diffcli grad``: the problem, the value, the gradient table, the verdict.
+
+    ``tol`` is unused (the verdicts come judged); it stays while callers pass it.
+    """
     seed = None
     if result.seed is not None:
         seed = "ones" if isinstance(result.seed, str) else value_text(result.seed)
@@ -232,7 +208,7 @@ def grad_view(
     ]
     title = "vector-Jacobian product" if seed else "gradient"
     parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
-    parts.append(gradient_table(result, latex, tol))
+    parts.append(gradient_table(result, latex))
     forms = closed_form_table(result, latex)
     if forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]

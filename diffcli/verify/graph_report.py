@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.graph_walk import depth_first, tensor_inputs
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
 from diffcli.verify import witnesses as W
@@ -70,7 +71,7 @@ def build_graph(
     grads = _gradients(out, tensors, seed_value)
     nodes = []
     for k, t in enumerate(tensors):
-        inputs = [index[id(x)] for x in _inputs(t)]
+        inputs = [index[id(x)] for x in tensor_inputs(t)]
         kind = "op" if inputs else "leaf" if t.requires_grad else "constant"
         name = t.grad_fn.name() if inputs else names.get(id(t)) or _literal(t._data)
         nodes.append(
@@ -81,21 +82,11 @@ def build_graph(
     )
 
 
-def _inputs(t: Tensor) -> list[Tensor]:
-    return [x for x in t._inputs if isinstance(x, Tensor)] if t._prim else []
-
-
 def _walk(out: Tensor) -> list[Tensor]:
-    """Every tensor reachable from ``out``, pre-order from the output, once each."""
-    order, seen, stack = [], set(), [out]
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        order.append(t)
-        stack.extend(reversed(_inputs(t)))
-    return order
+    """Every tensor reachable from ``out``, once each, in the order a drawing
+    from the output down reads them (pre-order, first input first)."""
+    inputs_in_order = lambda t: reversed(tensor_inputs(t))
+    return [t for t, done in depth_first([out], inputs_in_order) if not done]
 
 
 def _gradients(out: Tensor, tensors: list[Tensor], seed) -> list[np.ndarray | None]:

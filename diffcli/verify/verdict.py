@@ -64,6 +64,7 @@ class GradResult:
     nth_derivative: np.ndarray | None = None
     nth_closed_form: Any = None
     symbolic_value: Any = None
+    variable_checks: dict[str, str] = field(default_factory=dict)  # table rows
 
 
 @dataclass
@@ -118,7 +119,7 @@ def grad_problem(
     sym = closed_form(problem, seed_array, order, tol) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
     derivatives = engine.derivatives if engine else {}
-    return GradResult(
+    result = GradResult(
         expr=problem.text,
         point=problem.point,
         constants=problem.constants,
@@ -139,6 +140,8 @@ def grad_problem(
         nth_closed_form=sym.nth if sym and sym.ok else None,
         symbolic_value=sym.value if sym and sym.ok else None,
     )
+    result.variable_checks = variable_checks(result, tol)
+    return result
 
 
 def _uses_detach(problem: Problem) -> bool:
@@ -238,35 +241,64 @@ def grad_many(
     return MultiResult(results, total, combine([r.check for r in results]))
 
 
-def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Comparison:
+    """How far ``got`` is from ``want``, entry by entry."""
+
+    off: np.ndarray  # outside the tolerance
+    abs_err: np.ndarray  # |got - want|
+    rel_err: np.ndarray  # |got - want| / max(|got|, |want|); 0 where both are 0
+
+    @property
+    def agree(self) -> bool:
+        return not self.off.any()
+
+    def max_err(self, relative: bool = False) -> float:
+        """The largest finite difference (nan and inf entries say nothing)."""
+        errors = self.rel_err if relative else self.abs_err
+        errors = errors[np.isfinite(errors)]
+        return float(errors.max()) if errors.size else 0.0
+
+    def differ(self, k: int) -> str:
+        """Entry ``k``'s absolute and relative difference, for a reason."""
+        return f"abs diff {self.abs_err[k]:.3g}, rel diff {self.rel_err[k]:.3g}"
+
+
+def compare(got: Any, want: Any, rtol: float, atol: float) -> Comparison:
+    """The one judge of agreement: an entry agrees when it equals ``want``'s or
+    is within ``atol + rtol * |want|`` (nan agrees with nan)."""
+    got, want = np.asarray(got), np.asarray(want)
     with np.errstate(all="ignore"):
-        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True) | (a == b)
+        close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+        abs_err = np.abs(got - want)
+        scale = np.maximum(np.abs(got), np.abs(want))
+        rel_err = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
+        return Comparison(~(close | (got == want)), abs_err, rel_err)
 
 
-def _max_err(a: np.ndarray, b: np.ndarray) -> float:
-    with np.errstate(all="ignore"):
-        diff = np.abs(a - b)
-    diff = diff[np.isfinite(diff)]
-    return float(diff.max()) if diff.size else 0.0
-
-
-def _rel_err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|a - b| / max(|a|, |b|) per entry; 0 where both are 0."""
-    with np.errstate(all="ignore"):
-        scale = np.maximum(np.abs(a), np.abs(b))
-        return np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0.0)
-
-
-def _max_rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    rel = _rel_err(a, b)
-    rel = rel[np.isfinite(rel)]
-    return float(rel.max()) if rel.size else 0.0
-
-
-def _differ(e: float, w: float) -> str:
-    """The absolute and relative difference of two entries, for a reason."""
-    rel = float(_rel_err(np.float64(e), np.float64(w)))
-    return f"abs diff {abs(e - w):.3g}, rel diff {rel:.3g}"
+def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
+    """Each variable's status in the gradient table: the overall one, narrowed
+    down on a mismatch (or for a Hessian, whose verdict is not about the
+    gradient) by comparing this variable's gradient with the witnesses."""
+    overall = result.check.status
+    if overall == "skipped" or (overall == "ok" and result.order == 1):
+        return dict.fromkeys(result.wrt, overall)
+    witnesses = [
+        (result.closed_form_at_point or {}, tol.sym_rtol, tol.sym_atol),
+        (result.finite_differences or {}, tol.rtol, tol.atol),
+    ]
+    checks = {}
+    for name in result.wrt:
+        engine = result.gradient.get(name)
+        agree = [
+            compare(engine, values[name], rtol, atol).agree
+            for values, rtol, atol in witnesses
+            if engine is not None
+            and name in values
+            and np.asarray(values[name]).dtype != object
+        ]
+        checks[name] = overall if not agree else "ok" if all(agree) else "mismatch"
+    return checks
 
 
 def judge(
@@ -295,13 +327,13 @@ def judge(
     witnesses = 0
     if fd is not None and fd.ok:
         witnesses += 1
-        verdict.fd_max_abs_err = _max_err(e, fd.flat)
-        verdict.fd_max_rel_err = _max_rel_err(e, fd.flat)
-        off = ~_close(e, fd.flat, tol.rtol, tol.atol)
+        c = compare(e, fd.flat, tol.rtol, tol.atol)
+        verdict.fd_max_abs_err = c.max_err()
+        verdict.fd_max_rel_err = c.max_err(relative=True)
+        off = c.off
         if fd.noise is not None:  # differences cannot see below their rounding
-            with np.errstate(all="ignore"):
-                coarse = off & (np.abs(e - fd.flat) <= fd.noise)
-            off &= ~coarse
+            coarse = off & (c.abs_err <= fd.noise)
+            off = off & ~coarse
             if coarse.any():
                 k = int(np.argmax(np.where(coarse, fd.noise, -np.inf)))
                 where = ", ".join(labels[j] for j in np.flatnonzero(coarse)[:3])
@@ -332,15 +364,16 @@ def judge(
             verdict.reason = (
                 f"finite differences disagree at {labels[k]}: engine "
                 f"{e[k]:.10g}, finite differences {fd.flat[k]:.10g} "
-                f"({_differ(e[k], fd.flat[k])})"
+                f"({c.differ(k)})"
             )
     elif fd is not None:
         notes.append(f"finite differences skipped: {fd.reason}")
     if sym is not None and sym.ok and sym.flat_at is not None:
         witnesses += 1
-        verdict.symbolic_max_abs_err = _max_err(e, sym.flat_at)
-        verdict.symbolic_max_rel_err = _max_rel_err(e, sym.flat_at)
-        off = ~_close(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
+        c = compare(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
+        verdict.symbolic_max_abs_err = c.max_err()
+        verdict.symbolic_max_rel_err = c.max_err(relative=True)
+        off = c.off
         for k in np.flatnonzero(off & kinks):
             notes.append(
                 f"the closed form takes {sym.flat_at[k]:.6g} at the kink in {labels[k]}"
@@ -350,7 +383,7 @@ def judge(
             said = (
                 f"the closed form disagrees at {labels[k]}: engine "
                 f"{e[k]:.15g}, closed form {sym.flat_at[k]:.15g} "
-                f"({_differ(e[k], sym.flat_at[k])})"
+                f"({c.differ(k)})"
             )  # after the finite differences' reason, if both disagree
             verdict.reason = f"{verdict.reason}; {said}" if verdict.reason else said
         bad |= off & ~kinks

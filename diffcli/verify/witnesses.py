@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.engine import autograd as autograd
+from diffcli.engine import finite_differences as FD
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
 from diffcli.verify.question import NonScalarOutput, Problem, to_value
@@ -177,12 +178,7 @@ class FiniteDifferences:
     kinks: np.ndarray | None = None  # order 1: one-sided slopes differ here
     left: np.ndarray | None = None
     right: np.ndarray | None = None
-    # Rounding noise of each difference: |f| eps / h.  Below it the differences
-    # cannot tell values apart (a large value, a tiny slope).
-    noise: np.ndarray | None = None
-
-
-ROUNDING = 32 * np.finfo(np.float64).eps  # evaluation error, generously
+    noise: np.ndarray | None = None  # rounding noise (finite_differences.Differences)
 
 
 def finite_differences(
@@ -199,40 +195,30 @@ def finite_differences(
             f"limit of {tol.fd_max_elements}",
         )
     seed = eng.seed
+    moved = {n: v.copy() for n, v in point.items()}  # differences move it in place
 
-    def scalar(p):
-        out, _ = evaluate_at(problem, p, grad_mode=False)
+    def scalar():
+        out, _ = evaluate_at(problem, moved, grad_mode=False)
         return float(np.sum(out._data * seed) if seed is not None else out._data)
 
     if order == 1:
         f = scalar
     elif order == 2:
-        f = lambda p: gradient_at(problem, p, seed)
+        f = lambda: gradient_at(problem, moved, seed)
     else:
         name = problem.wrt[0]
-        f = lambda p: _nth(problem, p, name, order - 1)
+        f = lambda: _nth(problem, moved, name, order - 1)
     with np.errstate(all="ignore"):
-        return _differences(f, point, order, tol)
+        return _result(FD.differences(f, list(moved.values())), point, order, tol)
 
 
-def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
-    f0 = f(point)
-    columns, left, right, noise = [], [], [], []
-    for name, value in point.items():
-        for i in np.ndindex(value.shape):
-            h = 1e-6 * max(1.0, abs(float(value[i])))
-            plus, minus = _shifted(point, name, i, h), _shifted(point, name, i, -h)
-            fp, fm = np.asarray(f(plus)), np.asarray(f(minus))
-            columns.append((fp - fm) / (2 * h))
-            left.append((np.asarray(f0) - fm) / h)
-            right.append((fp - np.asarray(f0)) / h)
-            size = np.maximum(np.maximum(np.abs(fp), np.abs(fm)), np.abs(f0))
-            noise.append(ROUNDING * size / h)
+def _result(d: FD.Differences, point: dict, order: int, tol) -> FiniteDifferences:
+    """The differences as the derivative under check, in the engine's flat order."""
     result = FiniteDifferences(True)
     if order == 1:
-        result.flat = np.array(columns, dtype=np.float64)
-        result.noise = np.array(noise, dtype=np.float64)
-        result.left, result.right = np.array(left), np.array(right)
+        result.flat = np.array(d.central, dtype=np.float64)
+        result.noise = np.array(d.noise, dtype=np.float64)
+        result.left, result.right = d.left, d.right
         gap = np.abs(result.left - result.right)
         result.kinks = (
             gap
@@ -245,20 +231,13 @@ def _differences(f, point: dict, order: int, tol) -> FiniteDifferences:
             result.gradient[name] = result.flat[k : k + value.size].reshape(value.shape)
             k += value.size
     elif order == 2:
-        cols = np.array(columns).T  # rows: gradient entries, cols: perturbed entries
-        result.flat = _hessian_order(cols, point)
-        result.noise = _hessian_order(np.array(noise).T, point)
+        # rows: gradient entries, cols: perturbed entries
+        result.flat = _hessian_order(d.central.T, point)
+        result.noise = _hessian_order(d.noise.T, point)
     else:
-        result.flat = np.array(columns).ravel()
-        result.noise = np.array(noise, dtype=np.float64).ravel()
+        result.flat = d.central.ravel()
+        result.noise = np.array(d.noise, dtype=np.float64).ravel()
     return result
-
-
-def _shifted(point: dict, name: str, index: tuple, h: float) -> dict:
-    moved = dict(point)
-    moved[name] = point[name].copy()
-    moved[name][index] += h
-    return moved
 
 
 def _nth(problem: Problem, point: dict, name: str, order: int) -> np.ndarray:

@@ -380,3 +380,23 @@ def test_write_atomically_failure_keeps_the_old_file(tmp_path, monkeypatch):
 def test_write_atomically_into_a_missing_directory_raises(tmp_path):
     with pytest.raises(OSError):
         write_atomically(tmp_path / "nope" / "out.xml", "x")
+
+
+def test_expectations_are_judged_like_the_three_way_check(tmp_path):
+    """Equal non-finite entries agree; the distance of an expectation with
+    them is not a number, so the case's max error is the witnesses' alone."""
+    r = one(
+        tmp_path,
+        'expr = "sqrt(x)"\nat = { x = [0.0, 4.0] }\nseed = [1, 1]\n'
+        "expect = { gradient = { x = [inf, 0.25] } }\n",
+    )
+    assert r.status == "ok", r.message
+    assert 0 < r.max_abs_err < 1e-9
+    r = one(
+        tmp_path,
+        'expr = "sqrt(x)"\nat = { x = [0.0, 4.0] }\nseed = [1, 1]\n'
+        "expect = { gradient = { x = [inf, 0.26] } }\n",
+    )
+    assert r.status == "fail"
+    assert r.message == "gradient[x]: expected [ inf, 0.26], got [ inf, 0.25]"
+    assert 0 < r.max_abs_err < 1e-9

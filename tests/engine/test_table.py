@@ -17,6 +17,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import diffcli as dc
 from diffcli.engine.functional import cast
+from diffcli.engine.graph_walk import topological
 from diffcli.engine.table import PRIMITIVES
 
 SETTINGS = settings(deadline=None, max_examples=20, database=None)
@@ -392,14 +393,7 @@ def test_tensor_of_tracked_scalars_stacks():
 
 
 def _collect(t, names):
-    stack, seen = [t], set()
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, dc.Tensor) or id(node) in seen or node.grad_fn is None:
-            continue
-        seen.add(id(node))
-        names.add(node._prim.name)
-        stack.extend(node._inputs)
+    names.update(n._prim.name for n in topological([t]) if n._prim is not None)
 
 
 def coverage_examples(rng) -> list:

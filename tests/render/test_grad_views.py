@@ -162,12 +162,14 @@ def test_seeded_matrix_grad_view():
 
 
 def disagreeing(text: str, at: dict, name: str = "x") -> C.GradResult:
-    """A real result whose finite differences were made to disagree at ``name``."""
+    """A real result whose finite differences were made to disagree at ``name``
+    (and judged again by the core, as grad_problem does)."""
     result = C.grad(text, at)
     result.finite_differences[name] = result.gradient[name] + 1.0
     result.check = C.Verdict(
         "mismatch", 0.0, 1.0, f"finite differences disagree at {name}: forced"
     )
+    result.variable_checks = C.variable_checks(result, C.Tolerances())
     return result
 
 
@@ -198,13 +200,35 @@ def test_multi_view_sums_the_outputs():
     assert multi_json(result)["gradient"] == {"x1": 3.0, "x2": 2.0}
 
 
-def test_variable_status_points_at_the_variable_that_disagrees():
+def variable_rows(result: C.GradResult) -> list[list[str]]:
+    return [r for r in rows(shown(R.grad_view(result))) if r[:1] in (["x"], ["y"])]
+
+
+def test_variable_checks_point_at_the_variable_that_disagrees():
     result = disagreeing("sin(x) + y", {"x": "1", "y": "1"})
-    tol = C.Tolerances()
-    assert R.variable_status(result, "x", tol) == "mismatch"
-    assert R.variable_status(result, "y", tol) == "ok"
-    table = [r for r in rows(shown(R.grad_view(result))) if r[:1] in (["x"], ["y"])]
-    assert [r[-1] for r in table] == ["mismatch", "ok"]
+    assert result.variable_checks == {"x": "mismatch", "y": "ok"}
+    assert [r[-1] for r in variable_rows(result)] == ["mismatch", "ok"]
+
+
+def test_the_core_judges_each_variable_and_the_view_only_reads_it():
+    result = C.grad("sin(x) + y", {"x": "1", "y": "1"})
+    assert result.variable_checks == {"x": "ok", "y": "ok"}
+    # The numbers agree, but the verdict the core gave is what is shown...
+    result.check = C.Verdict("mismatch", reason="said so")
+    result.variable_checks = {"x": "ok", "y": "mismatch"}
+    assert [r[-1] for r in variable_rows(result)] == ["ok", "mismatch"]
+    # ...and numbers that disagree are not judged again by the view.
+    result.finite_differences["x"] = result.gradient["x"] + 1.0
+    result.variable_checks = {"x": "ok", "y": "ok"}
+    assert [r[-1] for r in variable_rows(result)] == ["ok", "ok"]
+
+
+def test_a_hessian_result_checks_each_gradient_against_the_closed_form():
+    result = C.grad("x**2*y", {"x": "1", "y": "2"}, order=2)
+    assert result.variable_checks == {"x": "ok", "y": "ok"}
+    result.closed_form_at_point["y"] = result.closed_form_at_point["y"] + 1e-6
+    result.check = C.Verdict("ok")
+    assert C.variable_checks(result, C.Tolerances()) == {"x": "ok", "y": "mismatch"}
 
 
 # --- jacobian and graph -------------------------------------------------------

@@ -406,3 +406,18 @@ def test_combine_prefers_a_mismatch():
     assert (both.status, both.reason, both.notes) == ("mismatch", "broken", ["n"])
     assert (both.symbolic_max_rel_err, both.fd_max_rel_err) == (0.5, 0.25)
     assert C.combine([]).status == "skipped"
+
+
+def test_compare_is_the_one_judge_of_agreement():
+    nan, inf = math.nan, math.inf
+    c = C.compare([1.0, 2.0, nan, inf, 0.0], [1.0 + 1e-7, 2.5, nan, inf, 0.0], 1e-3, 0)
+    assert c.off.tolist() == [False, True, False, False, False] and not c.agree
+    assert c.abs_err[:2].tolist() == pytest.approx([1e-7, 0.5])
+    assert c.rel_err[1] == pytest.approx(0.2) and c.rel_err[4] == 0.0
+    assert (c.max_err(), c.max_err(relative=True)) == pytest.approx((0.5, 0.2))
+    assert c.differ(1) == "abs diff 0.5, rel diff 0.2"
+    # the tolerance scales with what is expected; equal values always agree
+    assert C.compare(1.0, 2.0, 0.5, 0).agree and not C.compare(2.0, 1.0, 0.5, 0).agree
+    assert C.compare([3.0], [3.0], 0, 0).agree
+    assert not C.compare([3.0], [3.0 + 1e-15], 0, 1e-16).agree
+    assert C.compare([nan], [1.0], 1, 1).max_err() == 0.0  # nan says nothing
