@@ -59,11 +59,17 @@ def _is_basic_index(index) -> bool:
     )
 
 
+def _cell(value):
+    """A 0-d array as its element: put into one cell of an object array (SymPy
+    values), a 0-d array would be stored as the array itself."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
 def _scatter(g, index, shape):
     g = np.asarray(g)
     out = np.zeros(shape, dtype=g.dtype)
     if _is_basic_index(index):
-        out[index] = g
+        out[index] = _cell(g)
     else:
         np.add.at(out, index, g)
     return out
@@ -71,7 +77,7 @@ def _scatter(g, index, shape):
 
 def _index_put(base, value, index):
     out = np.array(base, dtype=np.result_type(base, value))
-    out[index] = value
+    out[index] = _cell(value)
     return out
 
 
