@@ -345,25 +345,6 @@ def _short(a: np.ndarray) -> str:
     return np.array2string(a, precision=6, separator=", ", threshold=20)
 
 
-def to_json(result: CaseResult) -> dict:
-    """The JSON object streamed per case (non-finite numbers as strings)."""
-    from diffcli.render.json_data import jsonable
-
-    out = {
-        "name": result.name,
-        "expr": result.expr,
-        "status": result.status,
-        "value": jsonable(result.value),
-        "gradient": jsonable(result.gradient),
-        "max_abs_err": jsonable(result.max_abs_err),
-        "message": result.message,
-        "file": result.file,  # names may repeat across files
-    }
-    if result.hessian is not None:
-        out["hessian"] = jsonable(result.hessian)
-    return out
-
-
 def junit_xml(results: list[CaseResult], suite: str = "diffcli") -> str:
     """JUnit XML for CI dashboards: one testcase per case."""
     fails = sum(r.status == "fail" for r in results)

@@ -119,6 +119,7 @@ def check_files(
     """Load, run and report every case of ``files`` -> the exit code."""
     from diffcli.batch import cases as batch
     from diffcli.batch import workers as runner
+    from diffcli.render import run_views as R
 
     cases: list[batch.Case] = []
     unreadable: list[tuple[str, str]] = []
@@ -141,7 +142,7 @@ def check_files(
                 for result in stream:
                     with runner.sigint_blocked():  # the summary counts what was written
                         if json_mode:
-                            _json_line(batch.to_json(result))
+                            _json_line(R.case_json(result))
                         results.append(result)
                     advance(result)
             finally:

@@ -6,10 +6,8 @@ The expression is parsed and traced once; each step replays the trace
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +17,8 @@ from diffcli.engine import optim as optim
 from diffcli.engine.replay import Trace
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
-from diffcli.verify.question import Problem, Values, prepare
+from diffcli.minimize.stationary import StationaryPoint, solve_stationary
+from diffcli.verify.question import Values, prepare
 from diffcli.verify.witnesses import evaluate_at
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -32,13 +31,6 @@ class HistoryRow:
     step: int
     value: float
     grad_norm: float
-
-
-@dataclass
-class StationaryPoint:
-    point: dict[str, np.ndarray]
-    kind: str  # "minimum" | "maximum" | "saddle" | "degenerate"
-    value: float
 
 
 @dataclass
@@ -197,20 +189,6 @@ def minimize(
     return result
 
 
-def solve_stationary(
-    problem: Problem, timeout: float
-) -> tuple[list[StationaryPoint] | None, str | None]:
-    """SymPy's stationary points of a prepared problem, or why there are none.
-
-    Apart from minimize() so that a caller can run it beside the descent
-    (`diffcli minimize` does, in a child process).
-    """
-    from diffcli.minimize.stationary import stationary_points
-
-    with _collector_paused():
-        return stationary_points(problem, timeout)
-
-
 def add_stationary(
     result: MinimizeResult,
     found: list[StationaryPoint] | None,
@@ -219,24 +197,6 @@ def add_stationary(
     """Attach solve_stationary's answer to a result, with the nearest minimum."""
     result.stationary_points, result.symbolic_reason = found, reason
     _nearest(result)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for SymPy's import and solve.
-
-    They allocate hundreds of thousands of objects and free nearly all of them
-    by reference counting, yet trigger full collections that walk them all:
-    pausing saves about a quarter of this phase (~70 ms of `diffcli
-    minimize`'s 1 s budget).  Bounded by the solve's timeout; restored after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _norm(grads: list[np.ndarray]) -> float:

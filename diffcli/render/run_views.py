@@ -226,6 +226,23 @@ def batch_table(results: list[CaseResult]) -> Table:
     return table
 
 
+def case_json(result: CaseResult) -> dict[str, Any]:
+    """The JSON object streamed per case (non-finite numbers as strings)."""
+    out = {
+        "name": result.name,
+        "expr": result.expr,
+        "status": result.status,
+        "value": jsonable(result.value),
+        "gradient": jsonable(result.gradient),
+        "max_abs_err": jsonable(result.max_abs_err),
+        "message": result.message,
+        "file": result.file,  # names may repeat across files
+    }
+    if result.hessian is not None:
+        out["hessian"] = jsonable(result.hessian)
+    return out
+
+
 def summary(results: list[CaseResult]) -> dict[str, int]:
     counts = {"ok": 0, "fail": 0, "error": 0}
     for r in results:

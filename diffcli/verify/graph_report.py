@@ -102,22 +102,25 @@ def _gradients(out: Tensor, tensors: list[Tensor], seed) -> list[np.ndarray | No
 
 
 def _literal(data: np.ndarray) -> str:
-    from diffcli.render.text import number_text
-
     if data.ndim == 0:
-        return number_text(data)
+        return _number(data)
     return f"tensor{tuple(data.shape)}"
+
+
+def _number(value: Any) -> str:
+    """%.6g, nan and inf spelled out: render.text.number_text's spelling (a
+    test holds them equal), which verify, below render, may not import."""
+    return f"{float(value):.6g}"
 
 
 def to_dot(graph: GraphResult) -> str:
     """Graphviz source: operations as boxes, leaves as ellipses, edges input -> op."""
-    from diffcli.render.text import number_text
 
     def short(a: np.ndarray | None) -> str:
         if a is None:
             return ""
         if a.size == 1:
-            return number_text(a.reshape(()))
+            return _number(a.reshape(()))
         return f"shape {tuple(a.shape)}"
 
     lines = ["digraph diffcli {", "  rankdir=BT;", '  node [fontname="monospace"];']

@@ -18,9 +18,9 @@ from diffcli.batch.cases import (
     junit_xml,
     load,
     run_case,
-    to_json,
     write_atomically,
 )
+from diffcli.render.run_views import case_json
 
 GOOD_AND_BAD = """
 [defaults]
@@ -290,7 +290,7 @@ def test_malformed_case_result_is_not_run():
 # --- output ---------------------------------------------------------------------
 
 
-def test_to_json_non_finite_as_strings():
+def test_case_json_non_finite_as_strings():
     r = CaseResult(
         "n",
         "log(x)",
@@ -300,7 +300,7 @@ def test_to_json_non_finite_as_strings():
         hessian={"x": {"x": np.float64(np.nan)}},
         max_abs_err=float("inf"),
     )
-    out = to_json(r)
+    out = case_json(r)
     assert out["value"] == "nan" and out["max_abs_err"] == "inf"
     assert out["gradient"] == {"x": ["inf", "-inf", 1.5]}
     assert out["hessian"] == {"x": {"x": "nan"}}
@@ -308,9 +308,9 @@ def test_to_json_non_finite_as_strings():
     assert json.loads(text)["gradient"]["x"][0] == "inf"
 
 
-def test_to_json_of_a_real_case(tmp_path):
+def test_case_json_of_a_real_case(tmp_path):
     r = one(tmp_path, 'expr = "log(x)"\nat = { x = [-1.0, 0.0, 1.0] }\nseed = "ones"\n')
-    out = json.loads(json.dumps(to_json(r), allow_nan=False))
+    out = json.loads(json.dumps(case_json(r), allow_nan=False))
     assert out["value"] == ["nan", "-inf", 0.0]
     assert out["gradient"]["x"] == [-1.0, "inf", 1.0]
     assert "hessian" not in out

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from diffcli.batch import cases as batch
 from diffcli.batch import workers as runner
 from diffcli.cli import main
+from diffcli.render import run_views as views
 
 SEEDS = Path(__file__).resolve().parents[2] / "examples" / "seeds.diffcheck.toml"
 CONTRACT = {"name", "expr", "status", "value", "gradient", "max_abs_err", "message"}
@@ -253,7 +254,7 @@ def test_interrupt_while_waiting_reports_what_ran(tmp_path, monkeypatch):
 
 def test_interrupt_while_reporting_stops_the_workers(tmp_path, monkeypatch):
     # Ctrl-C arrives while a result is being written, the runner suspended
-    monkeypatch.setattr(batch, "to_json", InterruptAfter(batch.to_json, 2))
+    monkeypatch.setattr(views, "case_json", InterruptAfter(views.case_json, 2))
     monkeypatch.setattr(runner, "run_case", slow_when_named_so)  # a busy worker to stop
     text = SMALL.replace('name = "log"', 'name = "slow log"')
     result = check(write(tmp_path, "s.toml", text), "--json", "-j", "2", code=130)

@@ -267,6 +267,19 @@ def test_graph_data_dot_and_json():
     assert data["edges"] == [[1, 0], [2, 1], [2, 1]]
 
 
+@pytest.mark.parametrize(
+    "value", [0.1, 1 / 3, -2.0, 1e-7, 123456789.0, -0.0, math.nan, math.inf, -math.inf]
+)
+def test_graph_labels_spell_numbers_as_the_renderer_does(value):
+    """verify cannot import render, so graph_report spells numbers itself."""
+    from diffcli.verify import graph_report as G
+
+    assert G._number(np.array(value)) == number_text(value)
+    if math.isfinite(value):  # --let takes finite numbers only
+        dot = to_dot(build_graph("x * c", {"x": "2"}, {"c": repr(value)}))
+        assert f"value {number_text(value)}" in dot
+
+
 def test_shared_subgraphs_are_drawn_once():
     from diffcli.verify.graph_report import GraphResult, Node
 
