@@ -1,10 +1,9 @@
-"""The SymPy side: symbols, the shared reverse sweep, tidy, lambdify, time limits,
-and symbolic-only answers (parameters without values)."""
+"""The SymPy side: symbols, the shared reverse sweep, tidy, lambdify, and
+symbolic-only answers (parameters without values); time limits are in
+test_time_limit.py."""
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 
 import numpy as np
@@ -201,54 +200,6 @@ def test_tidy_gives_up_on_a_slow_simplify(monkeypatch):
     out = S.tidy(np.array([x + 1, x + 2], dtype=object))
     assert time.monotonic() - start < 4
     assert list(out) == [x + 1, x + 2]
-
-
-# --- time limits ---------------------------------------------------------------------
-
-
-def test_time_limit_interrupts_and_restores_the_handler():
-    before = signal.getsignal(signal.SIGALRM)
-    with (
-        pytest.raises(S.SymbolicTimeout, match=r"longer than 0.05 s"),
-        S.time_limit(0.05),
-    ):
-        time.sleep(2)
-    assert signal.getsignal(signal.SIGALRM) is before
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-
-
-def test_time_limits_nest():
-    class Inner(Exception):
-        pass
-
-    with S.time_limit(5.0):
-        with pytest.raises(Inner), S.time_limit(0.05, Inner):
-            time.sleep(1)
-        left = signal.getitimer(signal.ITIMER_REAL)[0]
-        assert 3.0 < left < 5.0  # the enclosing limit is back, minus the time used
-        with S.time_limit(60.0, Inner):  # a looser inner limit changes nothing
-            assert signal.getitimer(signal.ITIMER_REAL)[0] <= left
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    with (
-        pytest.raises(S.SymbolicTimeout),
-        S.time_limit(0.05),
-        S.time_limit(10.0, Inner),  # the enclosing limit still fires
-    ):
-        time.sleep(1)
-
-
-def test_time_limit_off_the_main_thread_is_no_limit():
-    seen = []
-
-    def work():
-        with S.time_limit(0.01):
-            time.sleep(0.05)
-        seen.append(S.can_time_limit())
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    assert seen == [False]
 
 
 # --- lambdify ------------------------------------------------------------------------
