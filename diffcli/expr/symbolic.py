@@ -9,7 +9,9 @@ SymPy is imported here, lazily: only symbolic work pays for it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -177,47 +179,83 @@ def can_time_limit() -> bool:
     )
 
 
-# After the deadline the alarm repeats this often until the block is left: an
-# exception raised in a gc callback or __del__ is dropped by Python, which would
-# otherwise leave SymPy running with no limit at all.
+# After the deadline the alarm repeats this often until the block is left: the
+# deadline waits where it may not strike (below), and SymPy may swallow it.
 RETRY_SECONDS = 0.05
 
+# Frames the deadline never interrupts: a finalizer's exception is dropped by
+# Python, and a context manager cut short leaves its state half set or undone.
+_UNINTERRUPTIBLE = frozenset({"__del__", "__enter__", "__exit__"})
 
-@contextlib.contextmanager
+
 def time_limit(
     seconds: float | None, error: type[Exception] = SymbolicTimeout
-) -> Iterator[None]:
+) -> contextlib.AbstractContextManager[None]:
     """Interrupt SymPy after ``seconds`` (main thread only; elsewhere no limit).
 
-    Nests: inside an enclosing limit that ends sooner this one does nothing
-    (the enclosing one stays in charge); otherwise the enclosing limit is put
-    back afterwards with the time it has left.
+    The exception surfaces inside the block only, never after it has ended: a
+    deadline that strikes in a finalizer, a gc callback or a context manager's
+    enter or exit waits for the next retry.  Nests: inside an enclosing limit
+    that ends sooner this one does nothing (the enclosing one stays in
+    charge); otherwise the enclosing limit is put back afterwards with the
+    time it has left.
     """
-    if not seconds or not can_time_limit():
-        yield
-        return
-    outer_left, outer_every = signal.getitimer(signal.ITIMER_REAL)
-    if outer_left and outer_left <= seconds:
-        yield
-        return
-    active = [True]
+    return _Deadline(seconds, error)
 
-    def expire(signum, frame):
-        if active[0]:
-            raise error(f"SymPy took longer than {seconds:g} s")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
-    try:
-        yield
-    finally:
-        active[0] = False
+class _Deadline:
+    """time_limit's context manager: a class, so that the alarm handler knows
+    the block's frame and can tell whether an exception raised where the
+    alarm struck would reach it."""
+
+    def __init__(self, seconds: float | None, error: type[Exception]) -> None:
+        self.seconds, self.error = seconds, error
+        self.block: Any = None  # the frame running the with-block, while armed
+
+    def __enter__(self) -> None:
+        if not self.seconds or not can_time_limit():
+            return
+        self.outer_left, self.outer_every = signal.getitimer(signal.ITIMER_REAL)
+        if self.outer_left and self.outer_left <= self.seconds:
+            return
+        self.block = sys._getframe(1)
+        self.previous = signal.signal(signal.SIGALRM, self._expire)
+        self.start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, self.seconds, RETRY_SECONDS)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.block is None:
+            return
+        self.block = None
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_left:
-            left = outer_left - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_every)
+        # signal.signal() first runs an alarm still pending: disarmed, a no-op
+        signal.signal(signal.SIGALRM, self.previous)
+        if self.outer_left:
+            left = self.outer_left - (time.monotonic() - self.start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), self.outer_every)
+
+    def _expire(self, signum: int, frame: Any) -> None:
+        if self.block is None:
+            return
+        if self._reaches_block(frame):
+            raise self.error(f"SymPy took longer than {self.seconds:g} s")
+        signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS, RETRY_SECONDS)
+
+    def _reaches_block(self, frame: Any) -> bool:
+        """Whether an exception raised in ``frame`` propagates to the block."""
+        callbacks = {
+            getattr(getattr(c, "__func__", c), "__code__", None) for c in gc.callbacks
+        }
+        while frame is not None and frame is not self.block:
+            code = frame.f_code
+            if (
+                code.co_name in _UNINTERRUPTIBLE
+                or code in callbacks
+                or frame.f_globals.get("__name__") == "weakref"  # finalize()
+            ):
+                return False
+            frame = frame.f_back
+        return frame is not None
 
 
 # Up to this many variable elements the closed forms come from sp.diff and are

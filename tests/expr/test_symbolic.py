@@ -1,10 +1,9 @@
-"""The SymPy side: symbols, the shared reverse sweep, tidy, lambdify, time limits,
-and symbolic-only answers (parameters without values)."""
+"""The SymPy side: symbols, the shared reverse sweep, tidy, lambdify, and
+symbolic-only answers (parameters without values); time limits are in
+test_time_limit.py."""
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 
 import numpy as np
@@ -27,7 +26,10 @@ def derive(text: str, shapes: dict[str, tuple[int, ...]]):
 
 def at(exprs, symbols: list, point: list[float]) -> np.ndarray:
     fn = S.evaluator(symbols, list(exprs))
-    return np.array([float(v) for v in fn(*point)])
+    # as closed_form evaluates them: an overflow (exp(exp(exp(x)))) gives inf
+    # or nan, compared like any other value
+    with np.errstate(all="ignore"):
+        return np.array([float(v) for v in fn(*point)])
 
 
 # --- symbols and numbers ------------------------------------------------------------
@@ -124,11 +126,12 @@ def test_shared_sweep_agrees_with_diff(text):
         shared = [g.xreplace(frozen) for g in shared]
         direct = [g.xreplace(frozen) for g in direct]
     rng = np.random.default_rng(1)
+    low = 0.1 if "x**x" in text else -1.0  # a real power needs a positive base
     for _ in range(3):
-        point = list(rng.uniform(-1, 1, 5))
-        np.testing.assert_allclose(
-            at(shared, x, point), at(direct, x, point), rtol=1e-12, atol=1e-14
-        )
+        point = list(rng.uniform(low, 1, 5))
+        want = at(direct, x, point)
+        assert np.all(np.isfinite(want))  # nan == nan would compare nothing
+        np.testing.assert_allclose(at(shared, x, point), want, rtol=1e-12, atol=1e-14)
 
 
 def test_gradient_switches_to_the_shared_sweep_for_large_arrays(monkeypatch):
@@ -201,54 +204,6 @@ def test_tidy_gives_up_on_a_slow_simplify(monkeypatch):
     out = S.tidy(np.array([x + 1, x + 2], dtype=object))
     assert time.monotonic() - start < 4
     assert list(out) == [x + 1, x + 2]
-
-
-# --- time limits ---------------------------------------------------------------------
-
-
-def test_time_limit_interrupts_and_restores_the_handler():
-    before = signal.getsignal(signal.SIGALRM)
-    with (
-        pytest.raises(S.SymbolicTimeout, match=r"longer than 0.05 s"),
-        S.time_limit(0.05),
-    ):
-        time.sleep(2)
-    assert signal.getsignal(signal.SIGALRM) is before
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-
-
-def test_time_limits_nest():
-    class Inner(Exception):
-        pass
-
-    with S.time_limit(5.0):
-        with pytest.raises(Inner), S.time_limit(0.05, Inner):
-            time.sleep(1)
-        left = signal.getitimer(signal.ITIMER_REAL)[0]
-        assert 3.0 < left < 5.0  # the enclosing limit is back, minus the time used
-        with S.time_limit(60.0, Inner):  # a looser inner limit changes nothing
-            assert signal.getitimer(signal.ITIMER_REAL)[0] <= left
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    with (
-        pytest.raises(S.SymbolicTimeout),
-        S.time_limit(0.05),
-        S.time_limit(10.0, Inner),  # the enclosing limit still fires
-    ):
-        time.sleep(1)
-
-
-def test_time_limit_off_the_main_thread_is_no_limit():
-    seen = []
-
-    def work():
-        with S.time_limit(0.01):
-            time.sleep(0.05)
-        seen.append(S.can_time_limit())
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    assert seen == [False]
 
 
 # --- lambdify ------------------------------------------------------------------------
