@@ -6,6 +6,8 @@ so code written against PyTorch that catches ``RuntimeError`` keeps working.
 
 from __future__ import annotations
 
+import re
+
 
 class DiffcliError(RuntimeError):
     """Base class of every error diffcli raises on purpose."""
@@ -46,3 +48,39 @@ class ExprError(DiffcliError, ValueError):
 
 class ShapeError(DiffcliError, ValueError):
     """Inputs whose shapes do not fit the operation, found before computing."""
+
+
+# --- text from users, shown safely ----------------------------------------------
+
+# Control characters (every terminal escape sequence starts with one), lone
+# surrogates (not UTF-8) and the two characters XML 1.0 forbids besides them.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+CONTROLS = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
+
+
+def visible(text: str, keep: str = "") -> str:
+    """``text`` safe for a terminal, XML and UTF-8: what they cannot carry (or
+    would obey) is shown as its escape, e.g. ESC as the four characters \\x1b;
+    the characters in ``keep`` stay as they are (e.g. newlines in a message)."""
+    return _UNSAFE.sub(lambda m: m[0] if m[0] in keep else _escape(m[0]), text)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+def visible_error(err: ExprError) -> str:
+    """``err.render()`` made visible, with its caret still under the span."""
+    source = err.source
+    if err.col is None or not source:
+        return visible(err.render(), keep="\n\t")
+
+    def shift(i: int) -> int:  # an offset into the source, after escaping
+        return len(visible(source[:i])) + max(0, i - len(source))
+
+    end = None if err.end is None else shift(err.end)
+    moved = ExprError(
+        visible(err.message, "\n\t"), visible(source), shift(err.col), end
+    )
+    return moved.render()

@@ -8,14 +8,11 @@ runs and is reported.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
@@ -37,6 +34,8 @@ CASE_KEYS = {
 DEFAULT_KEYS = {"rtol", "atol", "check"}
 EXPECT_KEYS = {"value", "gradient", "hessian"}
 
+
+DEFAULT_TIMEOUT = 30.0  # seconds per case: `check --timeout`, the pytest plugin
 
 # SymPy's simplify of the closed forms is most of a case's time, and batch only
 # checks them, never shows them (benchmarks/bench_batch.py --before sets it).
@@ -84,13 +83,15 @@ def load(path: str | Path) -> list[Case]:
     """Every case of a ``.toml`` or ``.jsonl`` file, malformed ones included."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise BatchFileError(f"cannot read {path}: {err.strerror or err}") from None
-    except UnicodeDecodeError as err:
-        raise BatchFileError(f"cannot read {path}: not UTF-8 text ({err})") from None
     if path.suffix in (".jsonl", ".ndjson"):
-        return _load_jsonl(text, str(path))
+        return _load_jsonl(data, str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BatchFileError(f"cannot read {path}: {_not_utf8(data, err)}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -111,24 +112,36 @@ def load(path: str | Path) -> list[Case]:
     return [_case(entry, defaults, str(path), i) for i, entry in enumerate(raw)]
 
 
-def _load_jsonl(text: str, path: str) -> list[Case]:
-    cases = []
-    for i, line in enumerate(line for line in text.splitlines() if line.strip()):
+def _load_jsonl(data: bytes, path: str) -> list[Case]:
+    """One case per line; a line that is not UTF-8 or not JSON is one error."""
+    cases: list[Case] = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
         try:
+            line = raw.decode("utf-8")
+            if not line.strip():
+                continue
             entry = json.loads(line)
+        except UnicodeDecodeError as err:
+            problem = f"{err.start + 1}: not UTF-8 text (byte 0x{raw[err.start]:02x})"
         except json.JSONDecodeError as err:
-            cases.append(
-                Case(
-                    f"line {i + 1}",
-                    "",
-                    file=path,
-                    index=i,
-                    error=f"not valid JSON: {err}",
-                )
-            )
+            problem = f"{err.colno}: not valid JSON: {err.msg}"
+        else:
+            cases.append(_case(entry, {}, path, len(cases)))
             continue
-        cases.append(_case(entry, {}, path, i))
+        error = f"{path}:{number}:{problem}"  # file:line:column, as compilers say
+        cases.append(
+            Case(f"line {number}", "", file=path, index=len(cases), error=error)
+        )
     return cases
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError) -> str:
+    """``not UTF-8 text (byte 0xff at line 2, column 5)``: where to look."""
+    line = data.count(b"\n", 0, err.start) + 1
+    column = err.start - data.rfind(b"\n", 0, err.start)
+    return (
+        f"not UTF-8 text (byte 0x{data[err.start]:02x} at line {line}, column {column})"
+    )
 
 
 def _case(entry: Any, defaults: dict, path: str, index: int) -> Case:
@@ -255,6 +268,7 @@ def run_case(case: Case) -> CaseResult:
     if case.error:
         result.message = case.error
         return result
+    from diffcli.errors import visible_error
     from diffcli.verify.verdict import Tolerances, grad
 
     try:
@@ -269,7 +283,7 @@ def run_case(case: Case) -> CaseResult:
             Tolerances(simplify=SIMPLIFY),
         )
     except ExprError as err:
-        result.message = err.render()
+        result.message = visible_error(err)  # the caret stays under its span
     except DiffcliError as err:
         result.message = str(err)
     except Exception as err:  # a bug in one case must not take the others down
@@ -343,45 +357,3 @@ def _compare(
 
 def _short(a: np.ndarray) -> str:
     return np.array2string(a, precision=6, separator=", ", threshold=20)
-
-
-def junit_xml(results: list[CaseResult], suite: str = "diffcli") -> str:
-    """JUnit XML for CI dashboards: one testcase per case."""
-    fails = sum(r.status == "fail" for r in results)
-    errors = sum(r.status == "error" for r in results)
-    total = sum(r.seconds for r in results)
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        f'<testsuite name={quoteattr(suite)} tests="{len(results)}" '
-        f'failures="{fails}" errors="{errors}" time="{total:.3f}">',
-    ]
-    for r in results:
-        head = (
-            f"  <testcase classname={quoteattr(r.file or suite)} "
-            f'name={quoteattr(r.name)} time="{r.seconds:.3f}"'
-        )
-        if r.status == "ok":
-            lines.append(head + "/>")
-            continue
-        tag = "failure" if r.status == "fail" else "error"
-        first = r.message.splitlines()[0] if r.message else r.status
-        lines += [
-            head + ">",
-            f"    <{tag} message={quoteattr(first)}>{escape(r.message)}</{tag}>",
-            "  </testcase>",
-        ]
-    lines.append("</testsuite>")
-    return "\n".join(lines) + "\n"
-
-
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename over it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -3,52 +3,148 @@
 Workers are forked after SymPy and the checker are imported, so no worker
 imports them again.  A case that overruns its limit has its worker killed and
 replaced; results come back in file order as soon as they are known.  However
-the caller stops (Ctrl-C included), every worker is killed and reaped.
+the caller stops (Ctrl-C or another signal included), every worker is killed
+and reaped; and a worker whose parent died without that (SIGKILL) ends itself.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-from diffcli.batch.cases import Case, CaseResult, run_case
+from diffcli.batch.cases import DEFAULT_TIMEOUT, Case, CaseResult, run_case
+
+# The signals whose default action ends a process, faults aside (a crash is not a
+# request to stop).  A CLI turns them into StopSignal (stop_signals_raised);
+# workers ignore them: their parent ends them, or the kernel when it dies.
+STOP_SIGNALS = frozenset(
+    getattr(signal, name)
+    for name in (
+        *("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2"),
+        *("SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGIO", "SIGPWR"),
+        "SIGSTKFLT",
+    )
+    if hasattr(signal, name)
+) | frozenset(
+    range(signal.SIGRTMIN, signal.SIGRTMAX + 1) if hasattr(signal, "SIGRTMIN") else ()
+)
+
+# Linux ends a worker the moment its parent dies (PR_SET_PDEATHSIG); elsewhere a
+# thread in the worker watches for it.  Tests switch the former off.
+DEATH_SIGNAL = sys.platform.startswith("linux")
+WATCH_SECONDS = 0.5
 
 
-def _worker(conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    if hasattr(signal, "pthread_sigmask"):  # blocked across the fork: see _Worker
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    while True:
-        try:
-            case = conn.recv()
-        except EOFError:
-            return
-        if case is None:
-            return
-        conn.send(run_case(case))
+class StopSignal(KeyboardInterrupt):
+    """A signal that would end the process, raised where it lands, as Ctrl-C
+    raises KeyboardInterrupt: whatever cleans up after Ctrl-C cleans up after it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @contextlib.contextmanager
-def sigint_blocked() -> Iterator[None]:
-    """Hold Ctrl-C back (it is delivered on leaving) over steps not to be cut.
+def stop_signals_raised() -> Iterator[None]:
+    """Turn each signal that would end this process into StopSignal (Ctrl-C
+    already is KeyboardInterrupt), so that a run stops as it does on Ctrl-C.
 
-    A terminal sends SIGINT to every process of the group: a worker forked
-    before it ignores SIGINT would die with a traceback, and a KeyboardInterrupt
-    halfway through start-up or clean-up would leave a worker behind.  Callers
-    use it too, e.g. to write a result and count it as one step.
+    Only signals left at their default action are taken (one a program set
+    aside, e.g. SIGHUP under nohup, stays so).  The first one puts the defaults
+    back: a second one ends the process at once.  Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    taken = [
+        s
+        for s in STOP_SIGNALS - {signal.SIGINT}
+        if signal.getsignal(s) is signal.SIG_DFL
+    ]
+
+    def restore() -> None:
+        for s in taken:
+            signal.signal(s, signal.SIG_DFL)
+
+    def raise_stop(signum: int, frame: Any) -> None:
+        restore()
+        raise StopSignal(signum)
+
+    for s in taken:
+        signal.signal(s, raise_stop)
+    try:
+        yield
+    finally:
+        restore()
+
+
+def signal_number(err: KeyboardInterrupt) -> int:
+    """The signal behind an interruption: Ctrl-C's SIGINT, or a StopSignal's."""
+    return getattr(err, "signum", signal.SIGINT)
+
+
+def _worker(conn: Connection, inherited: list[Connection], parent: int) -> None:
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_IGN)  # the parent decides when to stop
+    if hasattr(signal, "pthread_sigmask"):  # blocked across the fork: see _Worker
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    for end in inherited:  # so that the parent's death is end-of-file here
+        end.close()
+    _end_with_parent(parent)
+    while True:
+        try:
+            case = conn.recv()
+            if case is None:
+                return
+            conn.send(run_case(case))
+        except (EOFError, OSError):  # the parent is gone
+            return
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker when its parent dies, even mid-case and by SIGKILL."""
+    if DEATH_SIGNAL:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # it died before we asked
+                    os._exit(0)
+                return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os._exit(0)
+
+
+@contextlib.contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Hold back the signals that stop a run (delivered on leaving) over steps
+    not to be cut.
+
+    A terminal sends SIGINT (SIGHUP, SIGQUIT) to every process of the group: a
+    worker forked before it ignores them would die with a traceback, and a
+    KeyboardInterrupt halfway through start-up or clean-up would leave a worker
+    behind.  Callers use it too, e.g. to write a result and count it as one step.
     """
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
@@ -70,12 +166,18 @@ class _Worker:
 
     def __init__(self, ctx) -> None:
         self.conn, self._child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(self._child,), daemon=True)
+        self._ctx = ctx
+        self.process: Any = None
         self.tasks: collections.deque[int] = collections.deque()
         self.started = 0.0  # when the first task began
 
-    def start(self) -> None:
-        with sigint_blocked():
+    def start(self, others: Sequence[_Worker]) -> None:
+        """Fork it; it closes its copies of every parent end of a pipe."""
+        ends = [self.conn, *(w.conn for w in others if w is not self)]
+        self.process = self._ctx.Process(
+            target=_worker, args=(self._child, ends, os.getpid()), daemon=True
+        )
+        with stop_signals_blocked():
             self.process.start()
             self._child.close()
 
@@ -92,7 +194,7 @@ class _Worker:
         return self.tasks.popleft()
 
     def kill(self) -> None:
-        if self.process.pid is not None:
+        if self.process is not None and self.process.pid is not None:
             self.process.kill()
             self.process.join()
         self._child.close()
@@ -130,13 +232,13 @@ def warm_up() -> None:
 def run_cases(
     cases: Sequence[Case],
     jobs: int = 0,
-    timeout: float | None = 30.0,
+    timeout: float | None = DEFAULT_TIMEOUT,
     stop: Callable[[CaseResult], bool] | None = None,
 ) -> Iterator[CaseResult]:
     """Yield each case's result, in order; ``stop`` ends the run early.
 
-    However the caller leaves (the end, ``stop``, an exception, Ctrl-C, or
-    closing the generator), every worker is killed and reaped.
+    However the caller leaves (the end, ``stop``, an exception, Ctrl-C or
+    StopSignal, or closing the generator), every worker is killed and reaped.
     """
     if not cases:
         return
@@ -150,7 +252,7 @@ def run_cases(
     try:
         for _ in range(jobs):
             workers.append(_Worker(ctx))
-            workers[-1].start()
+            workers[-1].start(workers)
         while emitted < len(cases):
             for w in workers:
                 if todo and not w.tasks:
@@ -199,7 +301,7 @@ def run_cases(
                 todo += reversed(w.tasks)  # sent ahead, never begun: run them again
                 w.kill()
                 workers[i] = _Worker(ctx)
-                workers[i].start()
+                workers[i].start(workers)
             while emitted in done:
                 result = done.pop(emitted)
                 emitted += 1
@@ -207,9 +309,9 @@ def run_cases(
                 if stop is not None and stop(result):
                     return
     finally:
-        with sigint_blocked():
+        with stop_signals_blocked():
             for w in workers:
-                if not w.tasks and w.process.pid is not None:
+                if not w.tasks and w.process is not None and w.process.pid is not None:
                     with contextlib.suppress(OSError):
                         w.conn.send(None)
                 w.kill()

@@ -4,29 +4,34 @@ with one verdict per case, for people (a table), scripts (JSON lines) and CI
 
 Nothing a user gave is lost: a malformed case is an ``error`` row and the rest
 still run; an unreadable file is reported on stderr and the other files' cases
-still run; on Ctrl-C the cases that finished are reported, with the summary.
+still run; on Ctrl-C, or any other signal that would end the process (SIGTERM,
+SIGHUP, ...), the workers are stopped and the cases that finished are reported,
+with the summary and the JUnit file.  Text from the files is shown escaped where
+a terminal would obey it or XML and UTF-8 cannot carry it.
 
 Exit codes: 0 every case ok; 1 a case failed or is an error (malformed, timed
 out: it did not pass); 2 a file could not be read, the JUnit file could not be
-written, or bad usage; 130 interrupted.  The highest applicable one wins.
+written, or bad usage; 128 + the signal's number when stopped by one (130 for
+Ctrl-C).  The highest applicable one wins.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 
+from diffcli.batch.cases import DEFAULT_TIMEOUT
 from diffcli.cli import common as common
 from diffcli.cli import run
 
-EXIT_INTERRUPTED = 130
+EXIT_SIGNAL = 128  # plus the signal's number: 130 for Ctrl-C, 143 for SIGTERM
 
 CHECK_HELP = """Run the gradient checks of batch FILEs (TOML, or JSON Lines with
 the same fields), in parallel, one verdict per case.
@@ -38,7 +43,8 @@ reported as an error and the others still run.
 
 \b
 Exit codes: 0 all ok; 1 a case failed or is an error; 2 a FILE could not
-be read (the other files' cases still run) or bad usage; 130 interrupted.
+be read (the other files' cases still run) or bad usage; 128 + N stopped
+by signal N (130 Ctrl-C, 143 SIGTERM).
 
 \b
 Examples:
@@ -66,7 +72,7 @@ Examples:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
-    default=30.0,
+    default=DEFAULT_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
     help="Time limit per case; a case over it is an error (0: no limit).",
@@ -101,9 +107,17 @@ def check(
     debug: bool,
 ) -> None:
     def action() -> int:
+        from diffcli.batch import workers as runner
+
         if junit is not None:
             _check_writable(junit)
-        return check_files(list(files), jobs, timeout, fail_fast, junit, json_mode)
+        with runner.stop_signals_raised():
+            try:
+                return check_files(
+                    list(files), jobs, timeout, fail_fast, junit, json_mode
+                )
+            except KeyboardInterrupt as err:  # while the report was written
+                return _interrupted(err)
 
     run(action, json_mode, debug)
 
@@ -111,61 +125,79 @@ def check(
 def check_files(
     files: list[str],
     jobs: int = 0,
-    timeout: float = 30.0,
+    timeout: float = DEFAULT_TIMEOUT,
     fail_fast: bool = False,
     junit: str | None = None,
     json_mode: bool = False,
 ) -> int:
-    """Load, run and report every case of ``files`` -> the exit code."""
+    """Load, run and report every case of ``files`` -> the exit code.
+
+    Stopped by Ctrl-C or a StopSignal (see workers.stop_signals_raised), it
+    reports what ran and returns 128 + the signal's number.
+    """
     from diffcli.batch import cases as batch
+    from diffcli.batch import reports
     from diffcli.batch import workers as runner
     from diffcli.render import run_views as R
 
     cases: list[batch.Case] = []
     unreadable: list[tuple[str, str]] = []
-    for path in files:
-        try:
-            cases += batch.load(path)
-        except batch.BatchFileError as err:
-            unreadable.append((path, str(err)))
-            sys.stderr.write(f"error: {err}\n")
-            sys.stderr.flush()
-
     results: list[batch.CaseResult] = []
-    interrupted = False
+    stopped = 0
     start = time.perf_counter()
     stop = (lambda r: r.status != "ok") if fail_fast else None
     try:
+        for path in files:
+            try:
+                cases += batch.load(path)
+            except batch.BatchFileError as err:
+                unreadable.append((path, str(err)))
+                _say(f"error: {err}")
         with _progress(len(cases), enabled=not json_mode) as advance:
             stream = runner.run_cases(cases, jobs, timeout or None, stop)
             try:  # closing the stream stops and reaps the workers, however we leave
                 for result in stream:
-                    with runner.sigint_blocked():  # the summary counts what was written
+                    with runner.stop_signals_blocked():  # the summary counts it
                         if json_mode:
                             _json_line(R.case_json(result))
                         results.append(result)
                     advance(result)
             finally:
                 stream.close()
-    except KeyboardInterrupt:
-        interrupted = True
-        sys.stderr.write("interrupted\n")
+    except KeyboardInterrupt as err:
+        stopped = _interrupted(err)
     seconds = time.perf_counter() - start
 
-    code = _exit_code(results, unreadable, interrupted)
+    code = stopped or _exit_code(results, unreadable)
     if junit is not None:
         try:
-            batch.write_atomically(junit, _junit(results, unreadable))
+            reports.write_report(junit, _junit(results, unreadable))
         except OSError as err:
-            sys.stderr.write(f"error: cannot write {junit}: {err.strerror or err}\n")
+            _say(f"error: cannot write {junit}: {err.strerror or err}")
             code = max(code, common.EXIT_USAGE)
-    _report(results, len(cases), unreadable, interrupted, seconds, json_mode)
+    _report(results, len(cases), unreadable, bool(stopped), seconds, json_mode)
     return code
 
 
-def _exit_code(results: list, unreadable: list, interrupted: bool) -> int:
-    if interrupted:
-        return EXIT_INTERRUPTED
+def _interrupted(err: KeyboardInterrupt) -> int:
+    """Say what stopped the run -> its exit code, 128 + the signal's number."""
+    from diffcli.batch.workers import signal_number
+
+    signum = signal_number(err)
+    name = signal.Signals(signum).name
+    _say("interrupted" if signum == signal.SIGINT else f"interrupted by {name}")
+    return EXIT_SIGNAL + signum
+
+
+def _say(line: str) -> None:
+    """A line on stderr, shown as text even where it quotes a file's."""
+    from diffcli.errors import visible
+
+    sys.stderr.write(visible(line, keep="\n\t") + "\n")
+    sys.stderr.flush()
+
+
+def _exit_code(results: list, unreadable: list) -> int:
     if unreadable:
         return common.EXIT_USAGE
     if any(r.status != "ok" for r in results):
@@ -175,18 +207,33 @@ def _exit_code(results: list, unreadable: list, interrupted: bool) -> int:
 
 def _check_writable(path: str) -> None:
     """Fail before running anything, not after the last case."""
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise common.UsageError(f"--junit {path} is a directory")
-    if not parent.is_dir():
-        raise common.UsageError(f"--junit {path}: no directory {parent}")
+    from diffcli.batch.reports import ReportPathError, check_target
+
+    try:
+        check_target(path)
+    except ReportPathError as err:
+        raise common.UsageError(f"--junit {err}") from None
 
 
 def _json_line(data: dict[str, Any]) -> None:
     """One compact line, flushed: a reader sees each case as it finishes."""
-    sys.stdout.write(json.dumps(data, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(_utf8(data), allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+def _utf8(data: Any) -> Any:
+    """Strings UTF-8 can carry: a lone surrogate (JSON input may spell one) is
+    shown as its escape text; json.dumps would write the \\ud800 escape, which
+    strict parsers reject."""
+    from diffcli.errors import CONTROLS, visible
+
+    if isinstance(data, str):
+        return visible(data, keep=CONTROLS)  # JSON escapes control characters
+    if isinstance(data, dict):
+        return {_utf8(k): _utf8(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_utf8(v) for v in data]
+    return data
 
 
 @contextlib.contextmanager
@@ -226,7 +273,8 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[Any], None]]:
 
 def _junit(results: list, unreadable: list[tuple[str, str]]) -> str:
     """Cases, and each unreadable file as an error, so CI shows it too."""
-    from diffcli.batch.cases import CaseResult, junit_xml
+    from diffcli.batch.cases import CaseResult
+    from diffcli.batch.reports import junit_xml
 
     lost = [
         CaseResult(path, "", "error", message=message, file=path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -363,6 +364,11 @@ def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:
     return Tensor._wrap(np.array(g, dtype=dtype))
 
 
+# Threads may backpropagate into a shared leaf: each addition into its .grad is
+# one step (read, add, write back), or one thread's update is lost.
+_GRAD_LOCK = threading.Lock()
+
+
 def _accumulate(leaf: Tensor, g: Any, create_graph: bool, taken: set[int]) -> None:
     """Add a gradient into ``leaf.grad``, never aliasing another array.
 
@@ -371,22 +377,24 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, taken: set[int]) -> No
     """
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
-        # A copy: rules pass gradients through (add), and a seed may be the user's.
-        leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
+        with _GRAD_LOCK:
+            # A copy: rules pass gradients through (add), and a seed may be the user's.
+            leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
         return
     g = g._data if isinstance(g, Tensor) else g
-    if leaf.grad is None:
-        owned = (
-            type(g) is np.ndarray
-            and g.base is None
-            and g.flags.writeable
-            and g.dtype == leaf.dtype
-            and id(g) not in taken
-        )
-        taken.add(id(g))
-        leaf.grad = Tensor._wrap(g if owned else np.array(g, dtype=leaf.dtype))
-    else:
-        leaf.grad._data = np.asarray(leaf.grad._data + g, dtype=leaf.dtype)
+    with _GRAD_LOCK:
+        if leaf.grad is None:
+            owned = (
+                type(g) is np.ndarray
+                and g.base is None
+                and g.flags.writeable
+                and g.dtype == leaf.dtype
+                and id(g) not in taken
+            )
+            taken.add(id(g))
+            leaf.grad = Tensor._wrap(g if owned else np.array(g, dtype=leaf.dtype))
+        else:
+            leaf.grad._data = np.asarray(leaf.grad._data + g, dtype=leaf.dtype)
 
 
 def Variable(data: Any, requires_grad: bool = False) -> Tensor:

@@ -14,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from diffcli.errors import visible
 from diffcli.minimize.descent import MinimizeResult
 from diffcli.render.grad_views import assignments_text, header, status_text
 from diffcli.render.json_data import jsonable, number_text
@@ -202,7 +203,8 @@ def case_status(status: str) -> Text:
 def batch_table(results: list[CaseResult]) -> Table:
     """One row per case: name (and, when not ok, its message), verdict, largest
     error, time.  Fits 80 columns: only the case column wraps.  Results from
-    several files get a heading row per file, as names may repeat."""
+    several files get a heading row per file, as names may repeat.  Text from
+    the files is shown escaped where a terminal would obey it."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("case", overflow="fold", ratio=1)
     table.add_column("verdict", no_wrap=True)
@@ -213,10 +215,10 @@ def batch_table(results: list[CaseResult]) -> Table:
     for r in results:
         if several and r.file != file:
             file = r.file
-            table.add_row(Text(file, style="bold"))
-        name = Text(r.name)
+            table.add_row(Text(visible(file), style="bold"))
+        name = Text(visible(r.name))
         if r.status != "ok" and r.message:
-            name.append("\n" + r.message, style="dim")
+            name.append("\n" + visible(r.message, keep="\n\t"), style="dim")
         table.add_row(
             name,
             case_status(r.status),

@@ -1,12 +1,10 @@
 """Batch cases: loading TOML and JSON Lines, malformed cases reported one by one,
-expectations, JSON and JUnit output, atomic writes."""
+expectations, JSON output (JUnit and writing reports: test_reports.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -15,10 +13,8 @@ from diffcli.batch.cases import (
     BatchFileError,
     Case,
     CaseResult,
-    junit_xml,
     load,
     run_case,
-    write_atomically,
 )
 from diffcli.render.run_views import case_json
 
@@ -165,11 +161,37 @@ def test_load_jsonl(tmp_path):
     assert [c.name for c in cases] == ["cube", "line 2", "x+", "case 4", "sum"]
     results = [run_case(c) for c in cases]
     assert [r.status for r in results] == ["ok", "error", "error", "error", "ok"]
-    assert results[1].message.startswith("not valid JSON:")
+    assert results[1].message.startswith(f"{path}:2:1: not valid JSON: Expecting value")
     assert results[2].message.startswith("unexpected end of expression")
     assert results[3].message == "a case must be a table of fields"
     assert cases[4].rtol == 1e-6
     np.testing.assert_array_equal(results[4].gradient["x"], [2.0, 4.0])
+
+
+def test_one_bad_byte_in_json_lines_loses_one_case(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(
+        b'{"expr": "x**2", "at": {"x": 3.0}}\n'
+        b'{"name": "caf\xe9", "expr": "x"}\n'  # Latin-1, not UTF-8
+        b"\n"
+        b'{"name": "sep\xe2\x80\xa8arator", "expr": "x**3", "at": {"x": 2.0}}\r\n'
+    )
+    cases = load(path)
+    assert [c.name for c in cases] == ["x**2", "line 2", "sep\u2028arator"]
+    assert cases[1].error == f"{path}:2:14: not UTF-8 text (byte 0xe9)"
+    results = [run_case(c) for c in cases]
+    assert [r.status for r in results] == ["ok", "error", "ok"]
+    assert results[2].gradient == {"x": 12.0}  # U+2028 inside a string splits nothing
+
+
+def test_a_toml_file_that_is_not_utf8_is_one_error_saying_where(tmp_path):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b'[[case]]\nexpr = "\xe9"\n')
+    with pytest.raises(BatchFileError) as err:
+        load(bad)
+    assert str(err.value) == (
+        f"cannot read {bad}: not UTF-8 text (byte 0xe9 at line 2, column 9)"
+    )
 
 
 def test_unreadable_file_raises(tmp_path):
@@ -314,89 +336,3 @@ def test_case_json_of_a_real_case(tmp_path):
     assert out["value"] == ["nan", "-inf", 0.0]
     assert out["gradient"]["x"] == [-1.0, "inf", 1.0]
     assert "hessian" not in out
-
-
-def results_for_xml() -> list[CaseResult]:
-    return [
-        CaseResult("good", "x", "ok", seconds=0.25, file="a.toml"),
-        CaseResult("bad <&>", "x**2", "fail", message='value: "9" & <10>\nmore'),
-        CaseResult("err", "x+", "error", message="unexpected end", seconds=0.5),
-        CaseResult("err2", "y", "error"),
-    ]
-
-
-def test_junit_xml_is_valid_with_counts():
-    root = ET.fromstring(junit_xml(results_for_xml(), suite="seeds"))
-    assert root.tag == "testsuite" and root.get("name") == "seeds"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
-        "4",
-        "1",
-        "2",
-    )
-    assert float(root.get("time")) == pytest.approx(0.75)
-    cases = root.findall("testcase")
-    assert [c.get("name") for c in cases] == ["good", "bad <&>", "err", "err2"]
-    assert cases[0].get("classname") == "a.toml" and list(cases[0]) == []
-    (failure,) = cases[1]
-    assert failure.tag == "failure"
-    assert failure.get("message") == 'value: "9" & <10>'  # the first line
-    assert failure.text == 'value: "9" & <10>\nmore'
-    assert cases[2][0].tag == "error" and cases[2][0].get("message") == "unexpected end"
-    assert cases[3][0].get("message") == "error"
-
-
-def test_junit_xml_of_nothing():
-    root = ET.fromstring(junit_xml([]))
-    assert root.get("tests") == "0" and root.findall("testcase") == []
-
-
-def test_write_atomically_replaces_and_leaves_no_temp_files(tmp_path):
-    target = tmp_path / "report.xml"
-    target.write_text("old", encoding="utf-8")
-    before = os.stat(target).st_ino
-    write_atomically(target, junit_xml(results_for_xml()))
-    assert os.listdir(tmp_path) == ["report.xml"]
-    assert os.stat(target).st_ino != before  # a new file renamed over the old one
-    ET.fromstring(target.read_text(encoding="utf-8"))
-    write_atomically(target, "é ünïcode\n")
-    assert target.read_text(encoding="utf-8") == "é ünïcode\n"
-    assert os.listdir(tmp_path) == ["report.xml"]
-
-
-def test_write_atomically_failure_keeps_the_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "out.json"
-    target.write_text("old", encoding="utf-8")
-
-    def broken_replace(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(target, "new")
-    assert target.read_text(encoding="utf-8") == "old"
-    assert os.listdir(tmp_path) == ["out.json"]
-
-
-def test_write_atomically_into_a_missing_directory_raises(tmp_path):
-    with pytest.raises(OSError):
-        write_atomically(tmp_path / "nope" / "out.xml", "x")
-
-
-def test_expectations_are_judged_like_the_three_way_check(tmp_path):
-    """Equal non-finite entries agree; the distance of an expectation with
-    them is not a number, so the case's max error is the witnesses' alone."""
-    r = one(
-        tmp_path,
-        'expr = "sqrt(x)"\nat = { x = [0.0, 4.0] }\nseed = [1, 1]\n'
-        "expect = { gradient = { x = [inf, 0.25] } }\n",
-    )
-    assert r.status == "ok", r.message
-    assert 0 < r.max_abs_err < 1e-9
-    r = one(
-        tmp_path,
-        'expr = "sqrt(x)"\nat = { x = [0.0, 4.0] }\nseed = [1, 1]\n'
-        "expect = { gradient = { x = [inf, 0.26] } }\n",
-    )
-    assert r.status == "fail"
-    assert r.message == "gradient[x]: expected [ inf, 0.26], got [ inf, 0.25]"
-    assert 0 < r.max_abs_err < 1e-9

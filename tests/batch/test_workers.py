@@ -99,3 +99,26 @@ def test_one_job_in_process_order_and_empty_input():
 
 def test_default_jobs_is_positive():
     assert runner.default_jobs() >= 1
+
+
+def test_an_idle_worker_ends_when_its_parent_end_closes(monkeypatch):
+    """Each worker closes its copies of the parent ends of every pipe, so a
+    parent that dies without a word (SIGKILL) is end-of-file to them all."""
+    made = []
+
+    class Recorded(runner._Worker):
+        def start(self, *args):
+            super().start(*args)
+            made.append(self)
+
+    monkeypatch.setattr(runner, "_Worker", Recorded)
+    stream = runner.run_cases(cases("a", "b"), jobs=2)
+    assert [next(stream).name, next(stream).name] == ["a", "b"]  # both idle now
+    assert len(made) == 2
+    for w in made:
+        w.conn.close()  # as the parent's death would
+    for w in made:
+        w.process.join(timeout=30)
+        assert w.process.exitcode == 0  # it read end-of-file and returned
+    stream.close()
+    assert multiprocessing.active_children() == []
