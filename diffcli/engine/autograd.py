@@ -24,15 +24,9 @@ from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
 from diffcli.errors import DiffcliError
 
-_NUMPY = SimpleNamespace(
-    **{name: p.forward for name, p in PRIMITIVES.items()}, scratch=False, spare=False
-)
-_SCRATCH = SimpleNamespace(**{**vars(_NUMPY), "scratch": True})
-_SPARE = SimpleNamespace(**{**vars(_NUMPY), "spare": True})
+_NUMPY = SimpleNamespace(**{name: p.forward for name, p in PRIMITIVES.items()})
 _TENSOR = SimpleNamespace(
-    **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()},
-    scratch=False,
-    spare=False,
+    **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()}
 )
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
@@ -245,7 +239,7 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
                 # holding the input, no one can reach it while the rule writes.
                 _free(node)
                 if reuse.unshared(inputs):
-                    _step(node, inputs, g, own, _SPARE, grads, lent, pending, ready)
+                    _step(node, inputs, g, own, F, grads, lent, pending, ready, True)
                     continue
             _step(node, inputs, g, own, F, grads, lent, pending, ready)
             if not retain_graph and node._prim.saves_inputs:
@@ -312,12 +306,15 @@ def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:
     return gi
 
 
-def _step(node: Tensor, inputs, g, own, F, grads, lent, pending, ready) -> None:
+def _step(
+    node: Tensor, inputs, g, own, F, grads, lent, pending, ready, donated=False
+) -> None:
     """Send ``g`` through one node's rules to each input that wants it.
 
     ``own``: no one else holds ``g`` (a large array of this first-order pass),
-    so the last rule to read it may write its result into it (``F.scratch``),
-    unless an earlier input's gradient is a view of it.
+    so the last rule to read it may overwrite it, unless an earlier input's
+    gradient is a view of it.  ``donated``: the node's only input's value may
+    be overwritten too (see memory_reuse).
     """
     if type(inputs) is not tuple:
         raise DiffcliError(FREED_MESSAGE)
@@ -331,10 +328,11 @@ def _step(node: Tensor, inputs, g, own, F, grads, lent, pending, ready) -> None:
     for i, x in enumerate(inputs):
         if type(x) is not Tensor or not x._requires_grad:
             continue
-        scratch = i == last
-        gi = input_grad(
-            prim, i, _SCRATCH if scratch else F, g, ans, values, params, x._data.shape
-        )
+        lend = i == last
+        if lend or donated:
+            gi = _overwriting(prim, i, g, lend, ans, values, params, donated)
+        else:
+            gi = input_grad(prim, i, F, g, ans, values, params, x._data.shape)
         if last > i and np.may_share_memory(gi, g):
             last = -1
         if x in grads:
@@ -345,9 +343,9 @@ def _step(node: Tensor, inputs, g, own, F, grads, lent, pending, ready) -> None:
                 type(gi) is np.ndarray
                 and gi.nbytes >= reuse.LEND_BYTES
                 and (
-                    scratch
+                    lend
                     if gi is g
-                    else (F.spare and gi is values[0]) or reuse.fresh(gi, ans, values)
+                    else (donated and gi is values[0]) or reuse.fresh(gi, ans, values)
                 )
             ):
                 lent.add(x)
@@ -356,6 +354,20 @@ def _step(node: Tensor, inputs, g, own, F, grads, lent, pending, ready) -> None:
             pending[x] = waiting
             if not waiting:
                 ready.append(x)
+
+
+def _overwriting(prim, i, g, lend, ans, values, params, donated) -> Any:
+    """Input ``i``'s gradient by a rule handed the arrays it may overwrite: a
+    lent ``g``, a donated input value."""
+    rg = reuse.reusable(g) if lend else g
+    given = list(values)
+    if donated:
+        given[0] = reuse.reusable(values[0])
+    shape = np.shape(values[i])
+    gi = input_grad(prim, i, _NUMPY, rg, ans, given, params, shape)
+    if donated:
+        gi = reuse.plain(gi, given[0], values[0])
+    return reuse.plain(gi, rg, g) if lend else gi
 
 
 def _as_grad_tensor(g: Any, dtype: np.dtype, create_graph: bool) -> Tensor:

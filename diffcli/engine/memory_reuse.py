@@ -3,9 +3,11 @@
 A rule normally returns a new array.  Two kinds of large array die unread in
 the numpy pass, and a rule may write its result into them instead (numpy
 reuses its temporaries the same way): a cotangent that no one else holds,
-*lent* to the last rule that reads it (``F.scratch``), and the value of an
-intermediate whose only consumer is being differentiated and that nothing
-else holds, *donated* to that consumer's rule (``F.spare``).  Each saves an
+*lent* to the last rule that reads it, and the value of an intermediate whose
+only consumer is being differentiated and that nothing else holds, *donated*
+to that consumer's rule.  The engine hands such an array to the rule as a
+``Reusable``; the rule stays plain math (``g * y``) and numpy, through
+``Reusable.__array_ufunc__``, writes the result where it fits.  Each saves an
 array the size of the input: ``norm(x**2)``'s backward makes no new one.
 
 Who else holds an array is told by reference counts, after the consumer has
@@ -26,6 +28,56 @@ from diffcli.engine.tensor import NO_INPUT, Tensor
 # Arrays at least this big are reused (numpy's own threshold for reusing
 # temporaries): below it, the saved allocation costs less than the bookkeeping.
 LEND_BYTES = 256 * 1024
+
+
+# Elementwise ufuncs whose result may be written over an input of its shape and
+# dtype (numpy itself handles an output that overlaps an input).
+_IN_PLACE = frozenset({np.add, np.subtract, np.multiply, np.true_divide, np.negative})
+
+
+class Reusable(np.ndarray):
+    """An array the running rule may overwrite: arithmetic on it writes the
+    result into it when the result has its shape and dtype.  Rules read ``g``
+    (and a donated input) once, so nothing reads the old values afterwards;
+    ``plain`` turns whatever a rule returns back into an ordinary array."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        arrays = [x.view(np.ndarray) if isinstance(x, Reusable) else x for x in inputs]
+        if out is not None:
+            out = tuple(
+                o.view(np.ndarray) if isinstance(o, Reusable) else o for o in out
+            )
+            return getattr(ufunc, method)(*arrays, out=out, **kwargs)
+        if method == "__call__" and ufunc in _IN_PLACE and not kwargs:
+            for x, a in zip(inputs, arrays, strict=True):
+                if isinstance(x, Reusable) and _fits(a, arrays):
+                    ufunc(*arrays, out=a)
+                    return x
+        return getattr(ufunc, method)(*arrays, **kwargs)
+
+
+def _bare(x: Any) -> Any:
+    return x.view(np.ndarray) if isinstance(x, Reusable) else x
+
+
+def _fits(target: np.ndarray, arrays: list) -> bool:
+    return (
+        target.flags.writeable
+        and np.result_type(*arrays) == target.dtype
+        and np.broadcast_shapes(*(np.shape(a) for a in arrays)) == target.shape
+    )
+
+
+def reusable(a: np.ndarray) -> Reusable:
+    return a.view(Reusable)
+
+
+def plain(result: Any, reused: Reusable, original: np.ndarray) -> Any:
+    """A rule's result as an ordinary array: the reused array itself is the
+    original it viewed, any other view of it a plain view."""
+    if result is reused:
+        return original
+    return result.view(np.ndarray) if isinstance(result, Reusable) else result
 
 
 def last_wanting(inputs: tuple) -> int:

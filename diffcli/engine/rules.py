@@ -181,47 +181,13 @@ def _div_name(inputs, params):
 # --- rules that need more than one line --------------------------------------
 
 
-def _fits(out, other) -> bool:
-    """Whether ``out * other`` has ``out``'s shape and dtype, so it can be
-    written into ``out``."""
-    return (
-        np.result_type(out, other) == out.dtype
-        and np.broadcast_shapes(out.shape, np.shape(other)) == out.shape
-    )
-
-
-def _times(F, g, y):
-    """``g * y``, written into ``g`` when the engine lends it (``F.scratch``) and
-    the product keeps its shape and dtype: no new array the size of the input."""
-    if F.scratch and _fits(g, y):
-        return np.multiply(g, y, out=g)
-    return g * y
-
-
-def _times_input(F, s, x):
-    """``s * x``, written into the input value ``x`` when the engine donates it
-    (``F.spare``: no one reads it after this rule) and the product fits it."""
-    if F.spare and type(x) is np.ndarray and _fits(x, s):
-        return np.multiply(s, x, out=x)
-    return s * x
-
-
-def _scaled(product, c):
-    """``product * c``; a fresh numpy array (first-order pass) is scaled in
-    place, saving an allocation the size of the input."""
-    if type(product) is np.ndarray and product.base is None:
-        product *= c
-        return product
-    return product * c
-
-
 def _pow_base(F, g, ans, x, y):
     if not _is_tensor(y):
         if np.ndim(y) == 0:
             if y == 0:
                 return g * 0.0
             if y == 2:
-                return _scaled(_times(F, g, x), 2.0)
+                return g * x * 2.0  # (g * x) is a temporary numpy scales in place
         elif not np.any(y):
             return g * 0.0
     return g * (y * x ** (y - 1))
@@ -267,7 +233,7 @@ def _norm_vjp(F, g, ans, x, dim=None, keepdim=False, p=2):
     safe = F.where(ans == 0, 1.0, ans)
     # Scale in the reduced shape first: one pass over x instead of three.
     if p == 2:
-        return _times_input(F, _unreduce(F, g / safe, shape, dim, keepdim), x)
+        return _unreduce(F, g / safe, shape, dim, keepdim) * x
     if p == 1:
         return _unreduce(F, g, shape, dim, keepdim) * F.sign(x)
     scale = _unreduce(F, g / safe ** (p - 1), shape, dim, keepdim)

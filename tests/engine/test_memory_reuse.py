@@ -221,7 +221,7 @@ def interrupting(module, name, after_call: bool):
         "autograd._free",
         "memory_reuse.donor",
         "memory_reuse.unshared",
-        "rules._times_input",
+        "autograd._overwriting",
     ],
 )
 @pytest.mark.parametrize("after_call", [False, True], ids=["before", "after"])
@@ -265,28 +265,33 @@ def test_a_weak_reference_is_a_holder_too():
     assert backward_peak(z) < 0.25 * a.nbytes  # without one, donated
 
 
-def test_rules_that_read_their_output_are_found_in_their_code():
+def test_rules_that_read_their_output_say_so_in_the_table():
     P = PRIMITIVES
     assert P["exp"].reads_output(0) and P["sqrt"].reads_output(0)
     assert P["norm"].reads_output(0) and P["tanh"].reads_output(0)
     assert not P["pow"].reads_output(0) and P["pow"].reads_output(1)
     assert not P["mul"].reads_output(0) and not P["sin"].reads_output(0)
-    assert P["where"].reads_output(0)  # *args: cannot tell, so assume it does
-    assert P["stack"].reads_output(0)  # one rule for every input: likewise
+    assert P["where"].reads_output(0)  # the mask rule: declared as reading
+    assert P["stack"].reads_output(0)  # one rule for every input: the default
 
 
-def test_a_lent_g_is_written_only_when_the_product_fits_it():
-    from diffcli.engine.rules import _times
+def test_a_reusable_g_is_written_only_when_the_result_fits_it():
+    from diffcli.engine.memory_reuse import Reusable, reusable
 
     g = np.ones((2, 3), dtype=np.float32)
-    wider = _times(autograd._SCRATCH, g, np.full(3, 2.0))  # float64: a new array
-    assert wider.dtype == np.float64 and wider is not g
-    bigger = _times(autograd._SCRATCH, g, np.full((4, 2, 3), np.float32(2)))
-    assert bigger.shape == (4, 2, 3) and bigger is not g
+    rg = reusable(g)
+    wider = rg * np.full(3, 2.0)  # float64: a new, ordinary array
+    assert wider.dtype == np.float64 and type(wider) is np.ndarray
+    bigger = rg * np.full((4, 2, 3), np.float32(2))
+    assert bigger.shape == (4, 2, 3) and type(bigger) is np.ndarray
+    assert type(np.sum(rg)) is not Reusable and type(rg > 0) is np.ndarray
     np.testing.assert_array_equal(g, 1.0)
-    same = _times(autograd._SCRATCH, g, np.float32(3.0))
-    assert same is g and g[0, 0] == 3.0
-    assert _times(autograd._NUMPY, g, 2.0) is not g
+    same = -(rg * np.float32(3.0)) + 1  # each step written into g
+    assert same is rg and g[0, 0] == -2.0
+    ordinary = g * 2.0
+    assert ordinary is not g and type(ordinary) is np.ndarray
+    frozen = np.broadcast_to(np.ones(3, np.float32), (2, 3)).view(Reusable)
+    assert type(frozen * 2) is np.ndarray  # read-only: never written
 
 
 def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
@@ -310,6 +315,43 @@ def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
 
     monkeypatch.setattr(autograd, "input_grad", spy)
     for fn, arrays in coverage_examples(np.random.default_rng(6)):
+        xs = [dc.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*xs)
+        grads = dc.autograd.grad((out * out).sum(), xs, create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+    wanted = {name for name, p in PRIMITIVES.items() if p.differentiable}
+    assert wanted <= used, sorted(wanted - used)
+
+
+def test_every_rule_reads_g_once_so_it_may_overwrite_it(monkeypatch):
+    """The engine may hand a rule ``g`` (and a donated input) as an array it may
+    overwrite: that is only right if the rule never reads the old values after
+    arithmetic on them.  Every first-order rule of every differentiable
+    primitive, given a Reusable copy of ``g`` (and of its input, where the
+    primitive takes donations), gives the same bits as given ordinary arrays."""
+    from test_table import coverage_examples
+
+    from diffcli.engine.memory_reuse import plain, reusable
+
+    real, used = autograd.input_grad, set()
+
+    def spy(prim, i, F, g, ans, values, params, shape):
+        gi = real(prim, i, F, g, ans, values, params, shape)
+        if F is autograd._TENSOR:
+            return gi
+        rg = reusable(np.array(g))
+        given = list(values)
+        if prim.overwrites_input:
+            given[0] = reusable(np.array(values[0]))
+        again = real(prim, i, F, rg, ans, given, params, shape)
+        again = plain(again, rg, np.asarray(rg))
+        np.testing.assert_array_equal(np.asarray(again), np.asarray(gi), prim.name)
+        assert type(np.asarray(again)) is np.ndarray
+        used.add(prim.name)
+        return gi
+
+    monkeypatch.setattr(autograd, "input_grad", spy)
+    for fn, arrays in coverage_examples(np.random.default_rng(7)):
         xs = [dc.tensor(a, requires_grad=True) for a in arrays]
         out = fn(*xs)
         grads = dc.autograd.grad((out * out).sum(), xs, create_graph=True)

@@ -12,8 +12,9 @@ first-order pass, or recorded ops so the backward pass is itself
 differentiable; one formula serves every order.  A rule may return a gradient
 of the broadcast shape; autograd sums it back to the input's shape in one
 place.  A rule returns a new array, ``g`` itself or a view, never another
-array it was given, unless the engine hands it one to overwrite (see
-memory_reuse.py): ``F.scratch`` lends it ``g``, ``F.spare`` its input's value.
+array it was given, and reads ``g`` once: the engine may hand it ``g`` or an
+input's value as an array it may overwrite (memory_reuse.Reusable), and plain
+arithmetic on it then writes in place.
 Whether a rule reads ``ans`` is declared (``reads_ans``): a value no rule
 reads may have its memory reused.
 """
@@ -51,7 +52,7 @@ def primitive(
     ``saves_inputs=False``: the rules read only the inputs' shapes, so the node
     survives a backward that frees saved values (as PyTorch's SumBackward0).
     ``overwrites_input``: a one-input primitive whose rule may write into its
-    input's value when the engine donates it (``F.spare``).
+    input's value when the engine donates it (memory_reuse.Reusable).
     """
     if isinstance(sympy, str):
         sympy = Y.elementwise(sympy)

@@ -54,10 +54,7 @@ define(
     "mul(input: T, other: T)",
     "input * other",
     operator.mul,
-    (
-        lambda F, g, ans, x, y: R._times(F, g, y),
-        lambda F, g, ans, x, y: R._times(F, g, x),
-    ),
+    (lambda F, g, ans, x, y: g * y, lambda F, g, ans, x, y: g * x),
     reads_ans=False,
     aliases=("multiply",),
     **_ARITH,
@@ -136,9 +133,7 @@ define(
 )
 
 # --- elementwise functions ------------------------------------------------------
-_unary(
-    "exp", np.exp, lambda F, g, ans, x: R._times(F, g, ans), "exp", "e ** input", True
-)
+_unary("exp", np.exp, lambda F, g, ans, x: g * ans, "exp", "e ** input", True)
 _unary(
     "log",
     np.log,
