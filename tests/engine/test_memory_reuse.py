@@ -294,11 +294,10 @@ def test_a_reusable_g_is_written_only_when_the_result_fits_it():
     assert type(frozen * 2) is np.ndarray  # read-only: never written
 
 
-def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
-    """Lending trusts the rules' contract (ops.py): a rule returns a new array,
-    ``g`` or a view of it, never memory of its node's inputs, output or params.
-    Checked for the first-order rule of every differentiable primitive, those
-    of the backward graphs included (a double backward runs them)."""
+def check_every_first_order_rule(monkeypatch, check) -> None:
+    """Run ``check(gi, prim, i, g, ans, values, params, shape)`` on the result
+    of the first-order rule of every differentiable primitive, those of the
+    backward graphs included (a double backward runs them)."""
     from test_table import coverage_examples
 
     real, used = autograd.input_grad, set()
@@ -306,10 +305,7 @@ def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
     def spy(prim, i, F, g, ans, values, params, shape):
         gi = real(prim, i, F, g, ans, values, params, shape)
         if F is not autograd._TENSOR:
-            given = [ans, *values, *params.values()]
-            assert not any(
-                isinstance(v, np.ndarray) and np.may_share_memory(gi, v) for v in given
-            ), prim.name
+            check(gi, prim, i, g, ans, values, params, shape)
             used.add(prim.name)
         return gi
 
@@ -323,38 +319,41 @@ def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
     assert wanted <= used, sorted(wanted - used)
 
 
+def test_no_rule_hands_back_an_array_it_was_given(monkeypatch):
+    """Lending trusts the rules' contract (table/declare.py): a rule returns a
+    new array, ``g`` or a view of it, never memory of its node's inputs, output
+    or params."""
+
+    def check(gi, prim, i, g, ans, values, params, shape):
+        given = [ans, *values, *params.values()]
+        assert not any(
+            isinstance(v, np.ndarray) and np.may_share_memory(gi, v) for v in given
+        ), prim.name
+
+    check_every_first_order_rule(monkeypatch, check)
+
+
 def test_every_rule_reads_g_once_so_it_may_overwrite_it(monkeypatch):
     """The engine may hand a rule ``g`` (and a donated input) as an array it may
     overwrite: that is only right if the rule never reads the old values after
-    arithmetic on them.  Every first-order rule of every differentiable
-    primitive, given a Reusable copy of ``g`` (and of its input, where the
-    primitive takes donations), gives the same bits as given ordinary arrays."""
-    from test_table import coverage_examples
-
+    arithmetic on them.  Every first-order rule, given a Reusable copy of ``g``
+    (and of its input, where the primitive takes donations), gives the same
+    bits as given ordinary arrays."""
     from diffcli.engine.memory_reuse import plain, reusable
 
-    real, used = autograd.input_grad, set()
+    real = autograd.input_grad
 
-    def spy(prim, i, F, g, ans, values, params, shape):
-        gi = real(prim, i, F, g, ans, values, params, shape)
-        if F is autograd._TENSOR:
-            return gi
+    def check(gi, prim, i, g, ans, values, params, shape):
         rg = reusable(np.array(g))
         given = list(values)
         if prim.overwrites_input:
             given[0] = reusable(np.array(values[0]))
-        again = real(prim, i, F, rg, ans, given, params, shape)
-        again = plain(again, rg, np.asarray(rg))
+        again = plain(
+            real(prim, i, autograd._NUMPY, rg, ans, given, params, shape),
+            rg,
+            np.asarray(rg),
+        )
         np.testing.assert_array_equal(np.asarray(again), np.asarray(gi), prim.name)
         assert type(np.asarray(again)) is np.ndarray
-        used.add(prim.name)
-        return gi
 
-    monkeypatch.setattr(autograd, "input_grad", spy)
-    for fn, arrays in coverage_examples(np.random.default_rng(7)):
-        xs = [dc.tensor(a, requires_grad=True) for a in arrays]
-        out = fn(*xs)
-        grads = dc.autograd.grad((out * out).sum(), xs, create_graph=True)
-        sum((g * g).sum() for g in grads).backward()
-    wanted = {name for name, p in PRIMITIVES.items() if p.differentiable}
-    assert wanted <= used, sorted(wanted - used)
+    check_every_first_order_rule(monkeypatch, check)
