@@ -126,6 +126,53 @@ class SymbolicBackend:
         return np.shape(value)
 
 
+class ExactBackend(SymbolicBackend):
+    """Numbers to EXACT_DIGITS digits instead of symbols, checked at every step:
+    ``real`` turns False once any value leaves the real numbers or is undefined
+    (sqrt(-1), 0/0, 1/0), even if a later step brings it back (sqrt(-1)**2)."""
+
+    def __init__(self, variables: Mapping[str, np.ndarray]) -> None:
+        sp = sympy()
+        numbers = {
+            n: np.vectorize(lambda v: _exact_number(sp, float(v)), otypes=[object])(
+                np.asarray(v, dtype=np.float64)
+            )
+            for n, v in variables.items()
+        }
+        super().__init__(numbers, free=False)
+        self.real = True
+
+    def op(self, name: str, *args: Any, **params: Any) -> np.ndarray:
+        out = super().op(name, *args, **params)
+        sp = self.sp
+        for e in out.flat:
+            if isinstance(e, sp.Expr) and (
+                e.has(sp.I, sp.nan, sp.zoo) or e.is_infinite
+            ):
+                self.real = False
+        return out
+
+    def detach(self, value: np.ndarray) -> np.ndarray:
+        return value
+
+
+def exact_value(
+    tree: P.Expr, point: Mapping[str, np.ndarray], seconds: float = 1.0
+) -> tuple[np.ndarray, bool] | None:
+    """The value at ``point`` computed step by step to EXACT_DIGITS digits,
+    and whether every step stayed real and finite; None if SymPy fails."""
+    backend = ExactBackend(point)
+    try:
+        with time_limit(seconds, _ExactBudget), np.errstate(all="ignore"):
+            value = evaluate(tree, backend)
+            numbers = [
+                complex(sympy().sympify(e).evalf(EXACT_DIGITS)) for e in value.flat
+            ]
+    except (DiffcliError, ArithmeticError, TypeError, ValueError, RecursionError):
+        return None
+    return np.array(numbers).reshape(np.shape(value)), backend.real
+
+
 def run_primitive(sp, name: str, args: Sequence[Any], params: Mapping[str, Any]):
     prim = PRIMITIVES[name]
     args = [obj(a) if isinstance(a, np.ndarray) or not _plain(a) else a for a in args]
@@ -280,8 +327,36 @@ def gradient(f: Any, wrt: np.ndarray, frozen: Mapping) -> np.ndarray:
         flat = shared_gradient(sp, sp.sympify(f), targets)
     out = np.empty(wrt.shape, dtype=object)
     for i, d in zip(np.ndindex(wrt.shape), flat, strict=True):
+        d = settle(d)
         out[i] = d.xreplace(frozen) if frozen else d
     return out
+
+
+def diff(f: Any, s: Any) -> Any:
+    """``sp.diff``, settled: the derivative with no Derivative left in it."""
+    return settle(sympy().diff(f, s))
+
+
+def settle(d: Any) -> Any:
+    """Unevaluated derivatives of sign (SymPy leaves them when it cannot tell
+    that the argument is real: sign(log(x))) as 2 DiracDelta(u) u', their value
+    wherever the function is real, so that they can be evaluated and printed."""
+    sp = sympy()
+    if not isinstance(d, sp.Basic) or not d.has(sp.Derivative):
+        return d
+
+    def of_sign(e: Any) -> bool:
+        return (
+            isinstance(e, sp.Derivative)
+            and isinstance(e.expr, sp.sign)
+            and len(e.variables) == 1
+        )
+
+    def value(e: Any) -> Any:
+        u = e.expr.args[0]
+        return 2 * sp.DiracDelta(u) * diff(u, e.variables[0])
+
+    return d.replace(of_sign, value)
 
 
 def _elementary(sp) -> tuple[type, ...]:
@@ -363,12 +438,15 @@ def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
 
 
 def tidy_all(
-    arrays: Mapping[str, np.ndarray], simplify: bool = True
+    arrays: Mapping[str, np.ndarray],
+    simplify: bool = True,
+    at: Mapping[Any, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """``tidy`` over several arrays at once: one size limit, one time budget."""
     names = list(arrays)
     flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
-    done, out, k = tidy(np.asarray(flat, dtype=object), simplify=simplify), {}, 0
+    flat = np.asarray(flat, dtype=object)
+    done, out, k = tidy(flat, simplify=simplify, at=at), {}, 0
     for n in names:
         size = np.size(arrays[n])
         out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
@@ -380,9 +458,17 @@ TRIVIAL_OPS = 2
 
 
 def tidy(
-    exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS, simplify: bool = True
+    exprs: np.ndarray,
+    budget_ops: int = SIMPLIFY_MAX_OPS,
+    simplify: bool = True,
+    at: Mapping[Any, float] | None = None,
 ) -> np.ndarray:
     """Simplify small closed forms; SymPy's simplify is slow, so only a few.
+
+    A simplification must never change the function (SymPy rewrites periodic
+    conditions of a Piecewise, or cancels a 0/0): each simplified entry is
+    compared numerically with the derived one at ``at`` (symbol -> value) and at
+    a few random points, and where they differ the derived one stays.
 
     ``simplify=False`` (``Tolerances.simplify``) skips it: the forms are only
     for people to read, and batch checks, which never show them, spend most of
@@ -413,6 +499,44 @@ def tidy(
                     out[i] = sp.simplify(exprs[i])
     except _SimplifyBudget:
         pass
+    return same_function(exprs, out, at or {})
+
+
+SAMPLES = 8  # random points a simplification is checked at, besides the point
+
+
+def same_function(
+    before: np.ndarray, after: np.ndarray, at: Mapping[Any, float]
+) -> np.ndarray:
+    """``after`` where each entry equals ``before``'s as a function (numerically,
+    at ``at`` and at SAMPLES seeded random points), ``before``'s elsewhere."""
+    sp = sympy()
+    changed = [i for i in np.ndindex(before.shape) if after[i] is not before[i]]
+    out = np.array(after, dtype=object, copy=True)
+    if not changed:
+        return out
+    olds = [sp.sympify(before[i]) for i in changed]
+    news = [sp.sympify(after[i]) for i in changed]
+    symbols = sorted(set().union(*(e.free_symbols for e in olds + news)), key=str)
+    rng = np.random.default_rng(0)
+    points = [[at.get(s, rng.uniform(-3, 3)) for s in symbols]]
+    points += [rng.uniform(-3, 3, len(symbols)) for _ in range(SAMPLES // 2)]
+    points += [rng.uniform(-30, 30, len(symbols)) for _ in range(SAMPLES // 2)]
+    try:
+        fn = evaluator(symbols, olds + news)
+        with np.errstate(all="ignore"):
+            values = np.array([fn(*p) for p in points], dtype=complex)
+    except Exception:  # unprintable or failing: keep what was derived
+        values = None
+    for j, i in enumerate(changed):
+        if values is None:
+            out[i] = before[i]
+            continue
+        a, b = values[:, j], values[:, len(changed) + j]
+        with np.errstate(all="ignore"):
+            same = np.isclose(a, b, rtol=1e-7, atol=1e-12, equal_nan=True) | (a == b)
+        if not same.all():
+            out[i] = before[i]
     return out
 
 
@@ -429,7 +553,9 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     from sympy.simplify.cse_main import cse
 
     temps = sp.numbered_symbols("_t")
-    pairs, reduced = cse([sp.sympify(e) for e in exprs], symbols=temps)
+    # zoo (1/0) has no numpy spelling: as a number it is not finite, like nan
+    exprs = [sp.sympify(e).xreplace({sp.zoo: sp.nan}) for e in exprs]
+    pairs, reduced = cse(exprs, symbols=temps)
     names = {s: sp.Symbol(f"_a{k}") for k, s in enumerate(symbols)}
     pairs = [(t, e.xreplace(names)) for t, e in pairs]
     reduced = [e.xreplace(names) for e in reduced]
@@ -438,13 +564,93 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
         reduced,
         # The module itself, not "numpy": the string makes SymPy run
         # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
-        modules=[{"Heaviside": _heaviside}, np],
+        modules=[{"Heaviside": _heaviside, "DiracDelta": _dirac}, np],
         cse=lambda _: (pairs, reduced),
     )
 
 
+EXACT_DIGITS = 30
+
+
+class _ExactBudget(DiffcliError):
+    """exact's own time budget ran out (never escapes exact)."""
+
+
+def exact(
+    expr: Any, point: Mapping[Any, float], seconds: float = 1.0
+) -> complex | None:
+    """``expr`` at ``point`` (symbol -> float, each float taken exactly) to
+    EXACT_DIGITS digits, free of the rounding and overflow of float64: a complex
+    number, nan where it is undefined (0/0, DiracDelta(0)), inf where infinite;
+    None if SymPy fails or takes over ``seconds``.  Slow: for the few entries
+    floats cannot settle."""
+    sp = sympy()
+    values = {s: _exact_number(sp, float(v)) for s, v in point.items()}
+    try:
+        with time_limit(seconds, _ExactBudget):
+            return _exact(sp, expr, values)
+    except _ExactBudget:
+        return None
+
+
+def _exact(sp, expr: Any, values: Mapping[Any, Any]) -> complex | None:
+    try:
+        r = sp.sympify(expr).xreplace(values)
+        if r.free_symbols:
+            return None
+        if r == sp.zoo:  # complex infinity: infinite, no sign
+            return complex(np.inf)
+        # steps see their argument's sign only once it is a number
+        steps = (sp.DiracDelta, sp.Heaviside, sp.sign)
+        r = r.replace(
+            lambda e: isinstance(e, steps),
+            lambda e: e.func(e.args[0].evalf(EXACT_DIGITS), *e.args[1:]),
+        )
+        if not _real_throughout(sp, r):
+            return complex(np.nan)
+        return complex(r.evalf(EXACT_DIGITS))
+    except TypeError:  # a function undefined here stays unevaluated
+        return complex(np.nan)
+    except (ArithmeticError, ValueError, NotImplementedError):
+        return None
+
+
+def _real_throughout(sp, r: Any) -> bool:
+    """Whether every step of ``r`` (numbers only) stays real: the engine's
+    functions are real, so sqrt(-1)**2 is undefined there, not -1."""
+    if r.has(sp.I):
+        return False
+    for node in sp.preorder_traversal(r):
+        if isinstance(node, sp.Pow) and not node.exp.is_integer:
+            inside = node.base
+        elif isinstance(node, sp.log):
+            inside = node.args[0]
+        else:
+            continue
+        value = inside.evalf(EXACT_DIGITS)
+        if value.is_extended_negative or not value.is_extended_real:
+            return False
+    return True
+
+
+def _exact_number(sp, v: float) -> Any:
+    """A float as SymPy takes it exactly: small integers as Integers (0**0,
+    sign(0) stay exact), the rest as Floats with more digits than float64
+    holds.  Never large Integers or Rationals: 1e8**1e8 would be computed
+    digit by digit."""
+    if v.is_integer() and abs(v) <= 1000:
+        return sp.Integer(int(v))
+    return sp.Float(v, EXACT_DIGITS + 10) if np.isfinite(v) else sp.Float(v)
+
+
 def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
     return np.heaviside(x, at_zero)
+
+
+def _dirac(x: Any, k: Any = 0) -> Any:
+    """DiracDelta (the derivative of a step): 0 off the step, undefined on it."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x == 0, np.nan, 0.0)
 
 
 def to_text(expr: Any, latex: bool = False) -> str:

@@ -112,6 +112,8 @@ def minimize(
             text,
         )
     trace = Trace(out, params)
+    # a one-element value of any shape ([x**2]) is a scalar to descend on
+    to_float = float if out.ndim == 0 else lambda v: float(np.reshape(v, ()))
     opt = make_optimizer(optimizer, params, lr, momentum, betas, weight_decay)
     every = every or max(1, steps // 10)
     history: list[HistoryRow] = []
@@ -122,7 +124,7 @@ def minimize(
     with np.errstate(all="ignore"):
         for step in range(steps + 1):
             value, grads = trace.run([p._data for p in params])
-            value, gnorm = float(value), _norm(grads)
+            value, gnorm = to_float(value), _norm(grads)
             # math, not numpy: np.isfinite on a float costs ~0.6 us, 2% of a step
             finite = math.isfinite(value) and math.isfinite(gnorm)
             if not finite or abs(value) > BOUND:
@@ -134,7 +136,7 @@ def minimize(
                 for p, good in zip(params, last_good, strict=True):
                     p._data = good
                 value, grads = trace.run([p._data for p in params])
-                value, gnorm = float(value), _norm(grads)
+                value, gnorm = to_float(value), _norm(grads)
                 break
             if step % every == 0 or step == steps:
                 history.append(HistoryRow(step, value, gnorm))

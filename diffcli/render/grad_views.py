@@ -42,6 +42,9 @@ STATUS = {
     "ok": ("✓", "bold green"),
     "mismatch": ("✗", "bold red"),
     "skipped": ("–", "yellow"),
+    "overflow": ("✗", "bold red"),
+    "not-differentiable": ("!", "yellow"),
+    "non-finite": ("?", "yellow"),
 }
 INLINE_FORM = 28  # closed forms longer than this get their own table
 MAX_FORM_ROWS = 16
@@ -50,10 +53,17 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # --- pieces -------------------------------------------------------------------
 
 
+# what a status says in words, where its name alone would be cryptic
+STATUS_WORDS = {
+    "overflow": "overflow in the engine",
+    "not-differentiable": "not differentiable here",
+}
+
+
 def status_text(status: str) -> Text:
     """A verdict as a coloured mark and word (plain when colour is off)."""
     mark, style = STATUS.get(status, ("?", ""))
-    return Text(f"{mark} {status}", style=style)
+    return Text(f"{mark} {STATUS_WORDS.get(status, status)}", style=style)
 
 
 def header(rows: list[tuple[str, str | None]]) -> Table:

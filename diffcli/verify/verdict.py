@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 
 from diffcli.errors import ExprError
+from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
-from diffcli.verify.closed_form import ClosedForm, closed_form
+from diffcli.verify.closed_form import closed_form
+from diffcli.verify.judge import Comparison as Comparison  # re-exported
+from diffcli.verify.judge import Verdict, combine, compare, judge
 from diffcli.verify.question import Problem, Values, prepare, prepare_function
 
 
@@ -30,17 +33,6 @@ class Tolerances:
     sym_timeout: float = 10.0
     fd_max_elements: int = 2000
     simplify: bool = True  # tidy the closed forms for display; batch never shows them
-
-
-@dataclass
-class Verdict:
-    status: str  # "ok" | "mismatch" | "skipped"
-    symbolic_max_abs_err: float | None = None
-    fd_max_abs_err: float | None = None
-    reason: str | None = None
-    notes: list[str] = field(default_factory=list)
-    symbolic_max_rel_err: float | None = None  # |a - b| / max(|a|, |b|)
-    fd_max_rel_err: float | None = None
 
 
 @dataclass
@@ -99,6 +91,12 @@ def grad_problem(
 ) -> GradResult:
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
+    if not problem.wrt and not problem.free:
+        held = ", ".join(problem.constants)
+        why = f"; {held} held constant (--let): give it with --at" if held else ""
+        raise ExprError(
+            f"nothing to differentiate: '{problem.text}' has no variables{why}"
+        )
     if order > 2 and (len(problem.wrt) != 1 or problem.shape_of(problem.wrt[0])):
         raise ExprError(
             f"order {order} needs exactly one scalar variable; "
@@ -108,15 +106,8 @@ def grad_problem(
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
     if check and engine:
-        fd = (
-            W.FiniteDifferences(
-                False,
-                "the expression uses detach(), which finite differences cannot see",
-            )
-            if _uses_detach(problem)
-            else W.finite_differences(problem, engine, order, tol)
-        )
-    sym = closed_form(problem, seed_array, order, tol) if check else None
+        fd = _finite_differences(problem, engine, order, tol)
+    sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
     derivatives = engine.derivatives if engine else {}
     result = GradResult(
@@ -144,12 +135,76 @@ def grad_problem(
     return result
 
 
-def _uses_detach(problem: Problem) -> bool:
-    from diffcli.expr.tree import Call, walk
+def _finite_differences(
+    problem: Problem, engine: W.Engine, order: int, tol: Tolerances
+) -> W.FiniteDifferences:
+    """The differences of what the engine differentiates: each detach() held
+    at its value at the point (the engine sees it as a constant).  Python code
+    that leaves the graph (.detach(), .item(), float()) cannot be held: there
+    the differences would see more than the engine, so they are skipped."""
+    if problem.function is not None:
+        if leaves_graph(problem):
+            return W.FiniteDifferences(
+                False,
+                f"{problem.text} depends on the point outside its recorded graph "
+                "(.detach(), .data, .item(), float(), ...), which finite "
+                "differences would see",
+            )
+        return W.finite_differences(problem, engine, order, tol)
+    return W.finite_differences(_held(problem), engine, order, tol)
 
-    if problem.tree is None:
-        return False
-    return any(isinstance(n, Call) and n.func == "detach" for n in walk(problem.tree))
+
+def _held(problem: Problem) -> Problem:
+    """``problem`` with each detach() replaced by its value at the point."""
+    import dataclasses
+
+    from diffcli.engine.tensor import Tensor
+    from diffcli.expr.numeric import NumericBackend
+    from diffcli.expr.tree import Call, walk
+    from diffcli.expr.walk import evaluate
+
+    if not any(isinstance(n, Call) and n.func == "detach" for n in walk(problem.tree)):
+        return problem
+    held: list = []
+
+    class Held(NumericBackend):
+        calls = 0
+
+        def detach(self, value: Any) -> Any:
+            self.calls += 1
+            if len(held) < self.calls:  # the first evaluation: at the point
+                data = value._data if isinstance(value, Tensor) else value
+                held.append(Tensor._wrap(np.array(data, dtype=np.float64)))
+            return held[self.calls - 1]
+
+    def function(**names: Any) -> Tensor:
+        out = evaluate(problem.tree, Held(names), problem.text)
+        return out if isinstance(out, Tensor) else Tensor._wrap(out)
+
+    point = {n: problem.point[n] for n in problem.wrt}
+    W.evaluate_at(dataclasses.replace(problem, function=function), point)
+    return dataclasses.replace(problem, function=function)
+
+
+def leaves_graph(problem: Problem) -> bool:
+    """Whether Python code's value at a nearby point differs from its recorded
+    graph's replayed there: some of it depends on the point outside the graph."""
+    from diffcli.engine.replay import Trace
+
+    point = {n: problem.point[n] for n in problem.wrt}
+    out, tensors = W.evaluate_at(problem, point)
+    trace = Trace(out, list(tensors.values()))
+    near = {
+        n: v
+        + 1e-4 * np.maximum(1.0, np.abs(v)) * (1 + np.arange(v.size)).reshape(v.shape)
+        for n, v in point.items()
+    }
+    moved, _ = W.evaluate_at(problem, near, grad_mode=False)
+    with np.errstate(all="ignore"):
+        replayed, _ = trace.run([near[n] for n in point])
+    return not np.allclose(
+        moved._data, replayed, rtol=1e-12, atol=1e-300, equal_nan=True
+    )
 
 
 def grad_function(
@@ -241,41 +296,6 @@ def grad_many(
     return MultiResult(results, total, combine([r.check for r in results]))
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """How far ``got`` is from ``want``, entry by entry."""
-
-    off: np.ndarray  # outside the tolerance
-    abs_err: np.ndarray  # |got - want|
-    rel_err: np.ndarray  # |got - want| / max(|got|, |want|); 0 where both are 0
-
-    @property
-    def agree(self) -> bool:
-        return not self.off.any()
-
-    def max_err(self, relative: bool = False) -> float:
-        """The largest finite difference (nan and inf entries say nothing)."""
-        errors = self.rel_err if relative else self.abs_err
-        errors = errors[np.isfinite(errors)]
-        return float(errors.max()) if errors.size else 0.0
-
-    def differ(self, k: int) -> str:
-        """Entry ``k``'s absolute and relative difference, for a reason."""
-        return f"abs diff {self.abs_err[k]:.3g}, rel diff {self.rel_err[k]:.3g}"
-
-
-def compare(got: Any, want: Any, rtol: float, atol: float) -> Comparison:
-    """The one judge of agreement: an entry agrees when it equals ``want``'s or
-    is within ``atol + rtol * |want|`` (nan agrees with nan)."""
-    got, want = np.asarray(got), np.asarray(want)
-    with np.errstate(all="ignore"):
-        close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
-        abs_err = np.abs(got - want)
-        scale = np.maximum(np.abs(got), np.abs(want))
-        rel_err = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
-        return Comparison(~(close | (got == want)), abs_err, rel_err)
-
-
 def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
     """Each variable's status in the gradient table: the overall one, narrowed
     down on a mismatch (or for a Hessian, whose verdict is not about the
@@ -283,6 +303,20 @@ def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
     overall = result.check.status
     if overall == "skipped" or (overall == "ok" and result.order == 1):
         return dict.fromkeys(result.wrt, overall)
+    entries = result.check.entries
+    if result.order == 1 and (entries or overall in NF.SPECIAL):
+        rank = ("mismatch", *NF.SPECIAL, "ok")
+        return {
+            name: min(
+                (
+                    entries.get(label, "ok" if entries else overall)
+                    for label in W.element_labels(name, result.point[name].shape)
+                ),
+                key=rank.index,
+                default=overall,
+            )
+            for name in result.wrt
+        }
     witnesses = [
         (result.closed_form_at_point or {}, tol.sym_rtol, tol.sym_atol),
         (result.finite_differences or {}, tol.rtol, tol.atol),
@@ -298,123 +332,6 @@ def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
             and np.asarray(values[name]).dtype != object
         ]
         checks[name] = overall if not agree else "ok" if all(agree) else "mismatch"
+        if engine is not None and not np.all(np.isfinite(engine)):
+            checks[name] = overall if overall in NF.SPECIAL else "non-finite"
     return checks
-
-
-def judge(
-    problem: Problem,
-    engine: W.Engine | None,
-    sym: ClosedForm | None,
-    fd: W.FiniteDifferences | None,
-    tol: Tolerances,
-    check: bool,
-) -> Verdict:
-    """Compare the engine with each available witness, excusing kinks."""
-    if not check:
-        return Verdict("skipped", reason="checks turned off")
-    if engine is None:
-        missing = problem.missing
-        return Verdict(
-            "skipped",
-            reason=f"{', '.join(missing)} "
-            f"{'has' if len(missing) == 1 else 'have'} no value: "
-            "the result is symbolic",
-        )
-    e, labels, notes = engine.flat, engine.labels, []
-    bad = np.zeros(e.shape, dtype=bool)
-    kinks = np.zeros(e.shape, dtype=bool)
-    verdict = Verdict("ok", notes=notes)
-    witnesses = 0
-    if fd is not None and fd.ok:
-        witnesses += 1
-        c = compare(e, fd.flat, tol.rtol, tol.atol)
-        verdict.fd_max_abs_err = c.max_err()
-        verdict.fd_max_rel_err = c.max_err(relative=True)
-        off = c.off
-        if fd.noise is not None:  # differences cannot see below their rounding
-            coarse = off & (c.abs_err <= fd.noise)
-            off = off & ~coarse
-            if coarse.any():
-                k = int(np.argmax(np.where(coarse, fd.noise, -np.inf)))
-                where = ", ".join(labels[j] for j in np.flatnonzero(coarse)[:3])
-                more = " ..." if coarse.sum() > 3 else ""
-                notes.append(
-                    f"finite differences differ at {where}{more} only within their "
-                    f"rounding (up to ±{fd.noise[k]:.3g}): a large value, a small "
-                    "slope"
-                )
-        # nan differences witness nothing (sqrt at 0: engine inf, closed form inf)
-        unreliable = np.isnan(fd.flat) | (~np.isfinite(fd.flat) & np.isfinite(e))
-        if fd.kinks is not None:
-            inside = (np.minimum(fd.left, fd.right) - tol.atol <= e) & (
-                e <= np.maximum(fd.left, fd.right) + tol.atol
-            )
-            kinks = fd.kinks & inside
-        for k in np.flatnonzero(kinks):  # even where all agree: say so
-            notes.append(
-                f"{labels[k]} is at a kink (one-sided slopes "
-                f"{fd.left[k]:.6g} and {fd.right[k]:.6g}); the engine "
-                f"takes {e[k]:.6g}, PyTorch's choice"
-            )
-        for k in np.flatnonzero(unreliable):
-            notes.append(f"finite differences are not finite at {labels[k]}")
-        bad |= off & ~kinks & ~unreliable
-        if (off & ~kinks & ~unreliable).any():
-            k = int(np.flatnonzero(off & ~kinks & ~unreliable)[0])
-            verdict.reason = (
-                f"finite differences disagree at {labels[k]}: engine "
-                f"{e[k]:.10g}, finite differences {fd.flat[k]:.10g} "
-                f"({c.differ(k)})"
-            )
-    elif fd is not None:
-        notes.append(f"finite differences skipped: {fd.reason}")
-    if sym is not None and sym.ok and sym.flat_at is not None:
-        witnesses += 1
-        c = compare(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
-        verdict.symbolic_max_abs_err = c.max_err()
-        verdict.symbolic_max_rel_err = c.max_err(relative=True)
-        off = c.off
-        for k in np.flatnonzero(off & kinks):
-            notes.append(
-                f"the closed form takes {sym.flat_at[k]:.6g} at the kink in {labels[k]}"
-            )
-        if (off & ~kinks).any():
-            k = int(np.flatnonzero(off & ~kinks)[0])
-            said = (
-                f"the closed form disagrees at {labels[k]}: engine "
-                f"{e[k]:.15g}, closed form {sym.flat_at[k]:.15g} "
-                f"({c.differ(k)})"
-            )  # after the finite differences' reason, if both disagree
-            verdict.reason = f"{verdict.reason}; {said}" if verdict.reason else said
-        bad |= off & ~kinks
-    elif sym is not None:
-        notes.append(f"closed form skipped: {sym.reason}")
-    nonfinite = [labels[k] for k in np.flatnonzero(~np.isfinite(e))]
-    if nonfinite or not np.all(np.isfinite(engine.value)):
-        notes.append("non-finite values: " + ", ".join(nonfinite or ["the value"]))
-    if bad.any():
-        verdict.status = "mismatch"
-    elif not witnesses:
-        verdict.status = "skipped"
-        verdict.reason = "; ".join(notes) or "no witness could run"
-    return verdict
-
-
-def combine(verdicts: list[Verdict]) -> Verdict:
-    """The verdict of several: a mismatch anywhere wins, then ok, then skipped."""
-    for status in ("mismatch", "ok", "skipped"):
-        hits = [v for v in verdicts if v.status == status]
-        if hits:
-            errs = lambda key: [
-                getattr(v, key) for v in verdicts if getattr(v, key) is not None
-            ]
-            return Verdict(
-                status,
-                max(errs("symbolic_max_abs_err"), default=None),
-                max(errs("fd_max_abs_err"), default=None),
-                hits[0].reason,
-                [n for v in verdicts for n in v.notes],
-                max(errs("symbolic_max_rel_err"), default=None),
-                max(errs("fd_max_rel_err"), default=None),
-            )
-    return Verdict("skipped", reason="nothing to check")

@@ -119,7 +119,14 @@ def validate_grad(obj: dict) -> None:
 
 def validate_check(check: dict) -> None:
     assert set(check) >= {"status", "symbolic_max_abs_err", "fd_max_abs_err", "reason"}
-    assert check["status"] in ("ok", "mismatch", "skipped")
+    assert check["status"] in (
+        "ok",
+        "mismatch",
+        "skipped",
+        "overflow",
+        "not-differentiable",
+        "non-finite",
+    )
     for key in ("symbolic_max_abs_err", "fd_max_abs_err"):
         assert check[key] is None or isinstance(check[key], float)
     assert check["reason"] is None or isinstance(check["reason"], str)
