@@ -29,6 +29,7 @@ when used, so ``--help`` stays light) or with ``main.add_command``::
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -100,6 +101,40 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+class ExprCommand(click.Command):
+    """A command whose EXPR may start with '-' (a negative log-likelihood):
+    anything that is not one of its options is an expression, wherever it
+    stands, and option values are taken as they are (``--rtol -1``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes: dict[str, bool] = {}  # option name -> whether it takes a value
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes[name] = not (param.is_flag or param.count)
+        options, exprs = [], []
+        tokens = iter(args)
+        for token in tokens:
+            name = token.split("=", 1)[0]
+            if token == "--":
+                continue  # options stay options after it: no option is an EXPR
+            if name in takes:
+                options.append(token)
+                if takes[name] and "=" not in token:
+                    options.append(next(tokens, ""))  # its value, whatever it is
+            elif _looks_like_option(token):
+                options.append(token)  # click says "No such option" (did you mean)
+            else:
+                exprs.append(token)
+        return super().parse_args(ctx, [*options, "--", *exprs])
+
+
+def _looks_like_option(token: str) -> bool:
+    """``--name`` or ``--name=value`` (a misspelt option), never an expression."""
+    name = token.split("=", 1)[0]
+    return name.startswith("--") and name[2:].replace("-", "_").isidentifier()
+
+
 @click.group(cls=DiffcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="diffcli")
 def main() -> None:
@@ -141,18 +176,34 @@ def point_options(f: Callable) -> Callable:
     )(f)
 
 
+def finite(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Reject nan and inf, which no option means."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
+def tolerance(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A tolerance: finite and not negative."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"must be a finite number >= 0, got {value}")
+    return value
+
+
 def check_options(f: Callable) -> Callable:
     """``--no-check``, ``--rtol``, ``--atol``."""
     f = click.option(
         "--atol",
         type=float,
         default=None,
+        callback=tolerance,
         help="Absolute tolerance of the finite-difference check [1e-5].",
     )(f)
     f = click.option(
         "--rtol",
         type=float,
         default=None,
+        callback=tolerance,
         help="Relative tolerance of the finite-difference check [1e-3].",
     )(f)
     return click.option(
@@ -212,7 +263,9 @@ Examples:
 
 
 @main.command(
-    help=GRAD_HELP, short_help="Gradient, Hessian or N-th derivative, cross-checked."
+    cls=ExprCommand,
+    help=GRAD_HELP,
+    short_help="Gradient, Hessian or N-th derivative, cross-checked.",
 )
 @click.argument("exprs", nargs=-1, metavar="EXPR [EXPR ...]")
 @point_options
@@ -284,11 +337,11 @@ def grad(
             problems = [prepare(e, points, lets, names) for e in exprs]
             _need_values(problems, no_check)
             multi = C.grad_many(
-                list(exprs), points, lets, names, seed, not no_check, tol
+                list(exprs), points, lets, names, seed, not no_check, tol, strict=True
             )
             return _emit(multi, latex, tol, json_mode)
         else:
-            problem = prepare(exprs[0], points, lets, names)
+            problem = prepare(exprs[0], points, lets, names, strict=True)
             _need_values([problem], no_check)
             result = C.grad_problem(problem, seed, order, not no_check, tol)
         return _emit(result, latex, tol, json_mode)
@@ -335,7 +388,11 @@ Examples:
 """
 
 
-@main.command(help=JACOBIAN_HELP, short_help="The full Jacobian of a vector output.")
+@main.command(
+    cls=ExprCommand,
+    help=JACOBIAN_HELP,
+    short_help="The full Jacobian of a vector output.",
+)
 @click.argument("expr")
 @point_options
 @click.option("--wrt", multiple=True, metavar="NAMES", help="Only these variables.")
@@ -366,6 +423,7 @@ def jacobian(
             names,
             not no_check,
             tolerances(rtol, atol),
+            strict=True,
         )
         if json_mode:
             common.print_json(jsonout.jacobian_json(result, latex))
@@ -392,7 +450,9 @@ Examples:
 
 
 @main.command(
-    help=GRAPH_HELP, short_help="The recorded graph, with values and gradients."
+    cls=ExprCommand,
+    help=GRAPH_HELP,
+    short_help="The recorded graph, with values and gradients.",
 )
 @click.argument("expr")
 @point_options

@@ -9,15 +9,14 @@ the command runs, SymPy only for the stationary points (never with --no-solve).
 
 from __future__ import annotations
 
-import math
 import sys
 from time import perf_counter
 from typing import Any
 
 import click
 
+from diffcli.cli import ExprCommand, finite, output_options, point_options, run
 from diffcli.cli import common as common
-from diffcli.cli import output_options, point_options, run
 
 # The core's names (diffcli.minimize.descent.OPTIMIZERS, checked equal by a test); not
 # imported from there so that `diffcli --help` does not load numpy for them.
@@ -41,13 +40,6 @@ Stops after --steps steps, when the gradient norm falls below --tol
 (converged), or when the value or gradient stops being finite or passes
 1e150 (diverged: exit 1, the last point before it is reported).
 """
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Reject nan and inf, which would make every step diverge."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number, got {value}")
-    return value
 
 
 def _betas(ctx: click.Context, param: click.Parameter, text: str) -> tuple:
@@ -116,6 +108,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
 
 
 @click.command(
+    cls=ExprCommand,
     help=MINIMIZE_HELP,
     short_help="Gradient descent, cross-checked by SymPy's stationary points.",
 )
@@ -133,7 +126,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.01,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="Learning rate.",
 )
 @click.option(
@@ -141,7 +134,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.9,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="Momentum of --optimizer momentum and nesterov.",
 )
 @click.option(
@@ -157,7 +150,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="L2 penalty added to the gradient, as in PyTorch.",
 )
 @click.option(
@@ -172,7 +165,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=None,
     metavar="G",
-    callback=_finite,
+    callback=finite,
     help="Stop (converged) when the gradient norm falls below G.",
 )
 @click.option(
@@ -193,7 +186,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     default=5.0,
     show_default=True,
     metavar="SECONDS",
-    callback=_finite,
+    callback=finite,
     help="Give up on the symbolic solve after this long.",
 )
 @output_options
@@ -236,7 +229,7 @@ def minimize(
             every=every,
             solve=False,  # the BesideSolver's job, beside the descent
         )
-        problem = prepare(expr, points, lets)  # bad input: exit 2, nothing started
+        problem = prepare(expr, points, lets, strict=True)  # bad input: exit 2
         solver = None
         if not no_solve and not problem.free:
             from diffcli.minimize.stationary import BesideSolver

@@ -208,17 +208,16 @@ def _at_point(
         result.nth_at = rest.pop(0)
     if flat is None:
         return
-    if order == 1:
-        under_check = [derived[n] for n in names]
-        result.flat_at = np.concatenate([o.ravel() for o in out[: len(names)]])
-    elif order == 2:
+    # a view of flat (the groups in order): exact values written here show
+    under_check = [derived[n] for n in names]
+    start = 0
+    if order == 2:
+        start = sum(g.size for g in under_check)
         under_check = [result.hessian[a][b] for a in names for b in names]
-        result.flat_at = np.concatenate(
-            [result.hessian_at[a][b].ravel() for a in names for b in names]
-        )
-    else:
+    elif order > 2:
+        start = sum(g.size for g in under_check)
         under_check = [result.nth]
-        result.flat_at = np.asarray(result.nth_at, dtype=np.float64).ravel()
+    result.flat_at = flat[start : start + sum(g.size for g in under_check)]
     point = dict(zip(args, values, strict=True))
     forms = [e for g in under_check for e in g.ravel()]
     suspect = ~np.isfinite(result.flat_at)

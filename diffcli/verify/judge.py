@@ -112,8 +112,9 @@ def judge(
             )
         witnesses += bool(votes.any())
         c = compare(e, fd.flat, tol.rtol, tol.atol)
-        verdict.fd_max_abs_err = c.max_err(where=votes)
-        verdict.fd_max_rel_err = c.max_err(relative=True, where=votes)
+        if votes.any():
+            verdict.fd_max_abs_err = c.max_err(where=votes)
+            verdict.fd_max_rel_err = c.max_err(relative=True, where=votes)
         off = c.off & votes
         if fd.noise is not None:  # differences cannot see below their rounding
             coarse = off & (c.abs_err <= fd.noise)
@@ -147,8 +148,9 @@ def judge(
         votes = (state == "finite") & np.isfinite(e)
         witnesses += bool(votes.any() or (state == "undefined").any())
         c = compare(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
-        verdict.symbolic_max_abs_err = c.max_err(where=votes)
-        verdict.symbolic_max_rel_err = c.max_err(relative=True, where=votes)
+        if votes.any():
+            verdict.symbolic_max_abs_err = c.max_err(where=votes)
+            verdict.symbolic_max_rel_err = c.max_err(relative=True, where=votes)
         off = c.off & votes
         for k in np.flatnonzero(off & kinks):
             notes.append(

@@ -112,8 +112,15 @@ def prepare(
     at: Values | None = None,
     let: Values | None = None,
     wrt: Iterable[str] | None = None,
+    strict: bool = False,
 ) -> Problem:
-    """Parse and check everything before any work: all errors come out here."""
+    """Parse and check everything before any work: all errors come out here.
+
+    Without ``wrt`` the variables are the names given a value with ``at``, or
+    with no values at all every free name (a symbolic gradient).  ``strict``
+    (the command line): a value for a name the expression does not use is an
+    error.
+    """
     tree = P.parse(text)
     point, constants = {}, {}
     for target, pairs in ((point, _pairs(at)), (constants, _pairs(let))):
@@ -122,7 +129,11 @@ def prepare(
                 raise ExprError(f"'{name}' is given a value twice")
             target[name] = to_value(name, value)
     names = P.free_names(tree)
-    wrt = list(point) if wrt is None else list(dict.fromkeys(wrt))
+    if strict:
+        check_used([*point, *constants], names, text)
+    if wrt is None:
+        wrt = list(point) if point else [n for n in names if n not in constants]
+    wrt = list(dict.fromkeys(wrt))
     for name in wrt:
         if name in constants:
             raise ExprError(
@@ -133,6 +144,21 @@ def prepare(
             raise ExprError(f"'{name}' does not appear in '{text}'", text)
     free = [n for n in names if n not in point and n not in constants and n not in wrt]
     return Problem(text, tree, point, constants, wrt, free)
+
+
+def check_used(given: Iterable[str], names: Iterable[str], text: str) -> None:
+    """A value for a name the expression does not use is a mistake: a typo, or
+    the wrong expression.  Said with the closest name it does use."""
+    import difflib
+
+    names = list(names)
+    for name in given:
+        if name in names:
+            continue
+        missing = [n for n in names if n not in given] or names
+        close = difflib.get_close_matches(name, missing, 1, cutoff=0.0)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ExprError(f"'{name}' is given a value but '{text}' does not use it{hint}")
 
 
 def prepare_function(

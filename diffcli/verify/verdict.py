@@ -7,18 +7,26 @@ central finite differences of the forward pass.  Everything here returns data
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from diffcli.errors import ExprError
+from diffcli.expr import parser as P
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
 from diffcli.verify.judge import Comparison as Comparison  # re-exported
 from diffcli.verify.judge import Verdict, combine, compare, judge
-from diffcli.verify.question import Problem, Values, prepare, prepare_function
+from diffcli.verify.question import (
+    Problem,
+    Values,
+    check_used,
+    prepare,
+    prepare_function,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,12 @@ class Tolerances:
     sym_timeout: float = 10.0
     fd_max_elements: int = 2000
     simplify: bool = True  # tidy the closed forms for display; batch never shows them
+
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol", "sym_rtol", "sym_atol"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ExprError(f"{name} must be a finite number >= 0, got {value}")
 
 
 @dataclass
@@ -243,9 +257,10 @@ def jacobian(
     wrt: list[str] | None = None,
     check: bool = True,
     tol: Tolerances = Tolerances(),
+    strict: bool = False,
 ) -> JacobianResult:
     """One vector-Jacobian product per output element, each cross-checked."""
-    problem = prepare(text, at, let, wrt)
+    problem = prepare(text, at, let, wrt, strict)
     if not problem.numeric:
         raise ExprError(
             "the Jacobian needs a value for every name; missing: "
@@ -284,9 +299,15 @@ def grad_many(
     seed: Any = None,
     check: bool = True,
     tol: Tolerances = Tolerances(),
+    strict: bool = False,
 ) -> MultiResult:
     """``autograd.grad([y1, y2], xs)``: each output's gradient and their sum."""
-    results = [grad(t, at, let, wrt, seed, 1, check, tol) for t in texts]
+    problems = [prepare(t, at, let, wrt) for t in texts]
+    if strict:  # each value used by some expression
+        used = {n for p in problems for n in P.free_names(p.tree)}
+        first = problems[0]
+        check_used([*first.point, *first.constants], used, ", ".join(texts))
+    results = [grad_problem(p, seed, 1, check, tol) for p in problems]
     names = list(dict.fromkeys(n for r in results for n in r.wrt))
     total: dict[str, np.ndarray | None] = {}
     for name in names:

@@ -1,0 +1,187 @@
+"""Issue 13's reproductions on the command line: the rendered verdict and the
+exit code, no internal error, no input silently ignored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_helpers import human as out
+from cli_helpers import invoke as cli
+
+
+def data(*args: str, code: int = 0) -> dict:
+    return json.loads(cli(*args, "--json", code=code).stdout)
+
+
+def error(*args: str) -> str:
+    """The one error line of a bad input (exit 2, nothing on stdout)."""
+    result = cli(*args, code=2)
+    assert "internal error" not in result.stderr
+    return result.stderr
+
+
+# --- false verdicts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "at", "engine"),
+    [
+        ("relu(sin(x))", "x=7", "0.753902"),
+        ("clamp(sin(x), min=0)", "x=10", "-0"),
+        ("relu(sin(x)*sin(x)-0.5)", "x=4.2", "0.854599"),
+    ],
+)
+def test_simplified_closed_forms_keep_the_function(expr, at, engine):
+    text = out("grad", expr, "--at", at)
+    row = next(line for line in text.splitlines() if line.startswith("x  "))
+    _, at_point, got, *check = row.split()
+    assert got == engine and float(at_point) == float(engine)
+    assert check == ["✓", "ok"] and "check  ✓ ok" in text
+    assert "(x > 0) & (x < pi)" not in text
+
+
+def test_detach_at_second_order():
+    text = out("grad", "detach(5*z)*y", "--at", "y=-1,z=1", "--order", "2")
+    assert "d²f/dy dz    0             0        ✓ ok" in text
+    assert "check  ✓ ok" in text
+
+
+def test_sin_at_1e8():
+    obj = data("grad", "sin(y)", "--at", "y=1e8")
+    assert obj["check"]["status"] == "ok"
+    assert obj["check"]["fd_max_abs_err"] < 1e-6
+
+
+def test_a_pole_is_not_differentiable_here():
+    result = cli("grad", "1/sqrt(x**2+y**2+z**2)", "--at", "x=0,y=0,z=0")
+    assert "check  ! not differentiable here" in result.stdout
+    assert "the function is not a finite real number at the point" in result.stdout
+    assert "mismatch" not in result.stdout
+
+
+def test_a_negative_base_is_not_a_real_part():
+    obj = data("grad", "(-0.913)**x", "--at", "x=1")
+    assert obj["gradient"] == {"x": "nan"}
+    assert obj["check"]["status"] == "not-differentiable"
+    assert obj["closed_form_at_point"] == {"x": "nan"}
+
+
+def test_overflow_in_the_engine_exits_1_and_shows_the_exact_gradient():
+    args = ("grad", "log(sum(exp(x)))", "--at", "x=[1000,1001,1002]")
+    text = out(*args, code=1)
+    assert "✗ overflow in the engine" in text
+    assert "[0.0900306,  0.244728," in text
+    obj = data(*args, code=1)
+    assert obj["check"]["status"] == "overflow"
+    assert obj["gradient"] == {"x": ["nan", "nan", "nan"]}
+
+
+# --- internal errors become results or clear errors ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (("grad", "[x]", "--at", "x=1"), {"x": 1.0}),
+        (("grad", "sum(x, keepdim=True)", "--at", "x=[1,2]"), {"x": [1.0, 1.0]}),
+    ],
+)
+def test_one_element_outputs(args, want):
+    obj = data(*args)
+    assert obj["gradient"] == want and obj["check"]["status"] == "ok"
+
+
+def test_minimize_a_one_element_list():
+    obj = data("minimize", "[x**2]", "--at", "x=1", "--no-solve")
+    assert abs(obj["value"]) < 1e-9
+
+
+CLEAR = {  # the command line -> the start of its one error line
+    "grad x**2 --let x=1 --order 2": "nothing to differentiate: 'x**2' has no var",
+    "grad where(x,x,y) --at x=1,y=2": "where's condition must be true/false, like",
+    "grad sin(x) --at y=1": "'y' is given a value but 'sin(x)' does not use it (",
+    "grad x**2+y**2 --at p=[1,1]": "'p' is given a value but 'x**2+y**2' does not",
+    "minimize x**2 --at x=1,y=2": "'y' is given a value but 'x**2' does not use it",
+}
+
+
+@pytest.mark.parametrize(("line", "message"), CLEAR.items())
+def test_clear_errors(line, message):
+    assert error(*line.split()).startswith(f"error: {message}")
+
+
+def test_did_you_mean_names_the_unvalued_name():
+    assert error("grad", "sin(x)", "--at", "y=1").endswith("(did you mean 'x'?)\n")
+
+
+def test_division_by_zero_is_a_verdict():
+    obj = data("grad", "x/0", "--at", "x=1")
+    assert obj["check"]["status"] == "not-differentiable"
+    assert obj["gradient"] == {"x": "inf"}
+
+
+@pytest.mark.parametrize(
+    ("expr", "at"),
+    [
+        ("abs(x)", "x=1"),
+        ("minimum(x, y)", "x=1,y=3"),
+        ("max([x, y])", "x=1,y=3"),
+        ("norm([x, y])", "x=1,y=3"),
+        ("clamp(x, min=0)", "x=1"),
+    ],
+)
+def test_second_order_through_kinks(expr, at):
+    obj = data("grad", expr, "--at", at, "--order", "2")
+    assert obj["check"]["status"] == "ok"
+
+
+def test_abs_log_tanh_at_30_second_order():
+    obj = data("grad", "abs(log(tanh(x)))*x", "--at", "x=30", "--order", "2")
+    assert obj["check"]["status"] == "ok" and obj["hessian"] == {"x": {"x": 0.0}}
+
+
+def test_a_deep_nest_is_a_result():
+    expr = "sin(" * 199 + "x" + ")" * 199
+    obj = data("grad", expr, "--at", "x=1")
+    assert obj["check"]["status"] == "ok"
+    assert obj["gradient"]["x"] == pytest.approx(0.0, abs=0.2)
+
+
+# --- inputs that were silently ignored or misread --------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grad", "-x**2", "--at", "x=1"),
+        ("grad", "--at", "x=1", "-x**2"),
+        ("grad", "--", "-x**2", "--at", "x=1"),
+        ("jacobian", "-x**2", "--at", "x=1"),
+    ],
+)
+def test_expressions_may_start_with_a_minus(args):
+    obj = data(*args)
+    got = obj["gradient"]["x"] if "gradient" in obj else obj["jacobian"]["x"]
+    assert got == -2.0
+
+
+def test_graph_and_minimize_take_a_minus_too():
+    assert data("graph", "-x", "--at", "x=1")["value"] == -1.0
+    obj = data("minimize", "-cos(x)", "--at", "x=1", "--no-solve")
+    assert abs(obj["point"]["x"]) < 1e-3
+
+
+def test_option_values_starting_with_a_minus_stay_values():
+    assert "must be a finite number >= 0, got -1.0" in error(
+        "grad", "x", "--at", "x=1", "--rtol", "-1"
+    )
+    assert "--atol" in error("grad", "x", "--at", "x=1", "--atol", "-5")
+    assert "No such option '--att'" in error("grad", "x", "--att", "x=1")
+
+
+def test_no_values_gives_the_symbolic_gradient_of_every_name():
+    obj = data("grad", "sin(x)")
+    assert obj["closed_form"] == {"x": "cos(x)"}
+    obj = data("grad", "a*x**2+b*x+c", "--let", "a=1")
+    assert obj["closed_form"] == {"x": "b + 2*x", "b": "x", "c": "1"}
