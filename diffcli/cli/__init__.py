@@ -258,6 +258,7 @@ Examples:
   diffcli grad "norm(x**2)" --at "x=[1,2]"          # [0.485071, 3.88057]
   diffcli grad "x**2" --at "x=[1,2]" --seed ones    # backward(ones): [2, 4]
   diffcli grad "x1*x2" "x1+x2" --at x1=1,x2=2       # summed: 3, 2
+  diffcli grad "x*y" --at x=1,y=2 --direction x=1   # along x: 2
   diffcli grad --func f.py:f --at a=0.5             # Python code with dc.*
 """
 
@@ -289,6 +290,13 @@ Examples:
     show_default=True,
     help="2: the Hessian; N: the N-th derivative of a one-variable function.",
 )
+@click.option(
+    "--direction",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Also the derivative along this direction (a Jacobian-vector "
+    "product); same syntax as --at, unnamed variables move by 0.",
+)
 @check_options
 @click.option("--latex", is_flag=True, help="Closed forms as LaTeX.")
 @click.option(
@@ -304,6 +312,7 @@ def grad(
     wrt: tuple[str, ...],
     seed: str | None,
     order: int,
+    direction: tuple[str, ...],
     no_check: bool,
     rtol: float | None,
     atol: float | None,
@@ -314,7 +323,7 @@ def grad(
 ) -> None:
     def action() -> int:
         from diffcli.verify import verdict as C
-        from diffcli.verify.question import prepare
+        from diffcli.verify.question import NonScalarOutput, prepare
 
         tol = tolerances(rtol, atol)
         points = common.parse_assignments(at)
@@ -332,8 +341,8 @@ def grad(
         elif not exprs:
             raise common.UsageError("missing EXPR (or --func FILE.py:NAME)")
         elif len(exprs) > 1:
-            if order != 1:
-                raise common.UsageError("--order needs a single EXPR")
+            if order != 1 or direction:
+                raise common.UsageError("--order and --direction need a single EXPR")
             problems = [prepare(e, points, lets, names) for e in exprs]
             _need_values(problems, no_check)
             multi = C.grad_many(
@@ -343,7 +352,19 @@ def grad(
         else:
             problem = prepare(exprs[0], points, lets, names, strict=True)
             _need_values([problem], no_check)
-            result = C.grad_problem(problem, seed, order, not no_check, tol)
+            try:
+                result = C.grad_problem(problem, seed, order, not no_check, tol)
+            except NonScalarOutput:
+                if not direction or seed is not None:
+                    raise
+                # a vector value along a direction: J v from the full Jacobian
+                result = C.jacobian(
+                    exprs[0], points, lets, names, not no_check, tol, strict=True
+                )
+                C.along(result, common.parse_assignments(direction))
+                return _emit_jacobian(result, latex, json_mode)
+        if direction:
+            C.along(result, common.parse_assignments(direction))
         return _emit(result, latex, tol, json_mode)
 
     run(action, json_mode, debug)
@@ -412,7 +433,6 @@ def jacobian(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli.render import json_data as jsonout
         from diffcli.verify import verdict as C
 
         names = common.parse_names(wrt) if wrt else None
@@ -425,15 +445,21 @@ def jacobian(
             tolerances(rtol, atol),
             strict=True,
         )
-        if json_mode:
-            common.print_json(jsonout.jacobian_json(result, latex))
-        else:
-            from diffcli.render import grad_views as render
-
-            show(render.jacobian_view(result, latex))
-        return common.exit_code(result.check.status)
+        return _emit_jacobian(result, latex, json_mode)
 
     run(action, json_mode, debug)
+
+
+def _emit_jacobian(result: Any, latex: bool, json_mode: bool) -> int:
+    from diffcli.render import json_data as jsonout
+
+    if json_mode:
+        common.print_json(jsonout.jacobian_json(result, latex))
+    else:
+        from diffcli.render import grad_views as render
+
+        show(render.jacobian_view(result, latex))
+    return common.exit_code(result.check.status)
 
 
 # --- graph --------------------------------------------------------------------

@@ -101,7 +101,7 @@ def to_value(name: str, value: Any) -> np.ndarray:
     return array
 
 
-def _pairs(values: Values | None) -> list[tuple[str, Any]]:
+def value_pairs(values: Values | None) -> list[tuple[str, Any]]:
     if values is None:
         return []
     return list(values.items()) if isinstance(values, Mapping) else list(values)
@@ -123,7 +123,7 @@ def prepare(
     """
     tree = P.parse(text)
     point, constants = {}, {}
-    for target, pairs in ((point, _pairs(at)), (constants, _pairs(let))):
+    for target, pairs in ((point, value_pairs(at)), (constants, value_pairs(let))):
         for name, value in pairs:
             if name in point or name in constants:
                 raise ExprError(f"'{name}' is given a value twice")
@@ -170,8 +170,8 @@ def prepare_function(
     """A Problem whose value comes from Python code written with diffcli's API."""
     import inspect
 
-    point = {n: to_value(n, v) for n, v in _pairs(at)}
-    constants = {n: to_value(n, v) for n, v in _pairs(let)}
+    point = {n: to_value(n, v) for n, v in value_pairs(at)}
+    constants = {n: to_value(n, v) for n, v in value_pairs(let)}
     params = inspect.signature(function).parameters
     for name, param in params.items():
         given = name in point or name in constants

@@ -185,3 +185,66 @@ def test_no_values_gives_the_symbolic_gradient_of_every_name():
     assert obj["closed_form"] == {"x": "cos(x)"}
     obj = data("grad", "a*x**2+b*x+c", "--let", "a=1")
     assert obj["closed_form"] == {"x": "b + 2*x", "b": "x", "c": "1"}
+
+
+def test_symbolic_hessian_and_nth_derivative():
+    text = out("grad", "x**2*y", "--wrt", "x,y", "--order", "2")
+    for row in ("d²f/dx²      2*y", "d²f/dx dy    2*x", "d²f/dy²      0"):
+        assert row in text
+    obj = data("grad", "x**2*y", "--wrt", "x,y", "--order", "2")
+    assert obj["hessian_closed_form"] == {
+        "x": {"x": "2*y", "y": "2*x"},
+        "y": {"x": "2*x", "y": "0"},
+    }
+    assert "d³f/dx³      0" in out("grad", "x**2*y", "--wrt", "x", "--order", "3")
+    obj = data("grad", "x**3*y", "--wrt", "x", "--order", "3")
+    assert obj["nth_closed_form"] == "6*y" and obj["nth_derivative"] is None
+
+
+JAC = ("jacobian", "[x*y*z, x**2+y, sin(z)*y]", "--at", "x=1,y=2,z=3")
+
+
+def test_jacobian_over_scalars_is_one_matrix():
+    text = out(*JAC)
+    assert text.count("Jacobian") == 1 and "d f / d" not in text
+    assert "       x         y          z" in text
+    assert "f[2]   0   0.14112   -1.97998" in text
+    assert "f[2]     0   sin(z)   y*cos(z)" in text
+
+
+def test_jacobian_matrix_in_json():
+    m = data(*JAC)["matrix"]
+    assert m["columns"] == ["x", "y", "z"]
+    assert m["values"][0] == [6.0, 3.0, 2.0] and m["values"][1] == [2.0, 1.0, 0.0]
+    assert m["closed_form"][2] == ["0", "sin(z)", "y*cos(z)"]
+    assert "matrix" not in data("jacobian", "x**2", "--at", "x=[1,2]")
+
+
+def test_direction_is_a_directional_derivative():
+    text = out("grad", "x*y", "--at", "x=1,y=2", "--direction", "x=1")
+    assert "directional derivative" in text and "closed form  y" in text
+    d = data("grad", "x**2+y**2", "--at", "x=1,y=2", "--direction", "x=1,y=1")
+    assert d["direction"] == {
+        "along": {"x": 1.0, "y": 1.0},
+        "value": 6.0,
+        "closed_form": "2*x + 2*y",
+    }
+
+
+def test_direction_of_a_vector_value_is_a_jacobian_vector_product():
+    args = ("grad", "[x*y, x+y]", "--at", "x=1,y=2", "--direction", "x=1,y=-1")
+    assert "Jacobian-vector product" in out(*args)
+    d = data(*args)["direction"]
+    assert d["value"] == [1.0, 0.0] and d["closed_form"] == ["-x + y", "0"]
+
+
+@pytest.mark.parametrize(
+    ("direction", "message"),
+    [
+        ("z=1", "'z' in --direction is not a variable; the variables are x"),
+        ("x=[1,2]", "the direction of 'x' has shape (2,), but 'x' has shape ()"),
+    ],
+)
+def test_bad_directions(direction, message):
+    line = error("grad", "x", "--at", "x=1", "--direction", direction)
+    assert line == f"error: {message}\n"
