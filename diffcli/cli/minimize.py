@@ -22,6 +22,7 @@ from diffcli.cli import common as common
 # imported from there so that `diffcli --help` does not load numpy for them.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 REFRESH = 0.05  # seconds between progress bar updates: at most 20 a second
+EXIT_INTERRUPTED = 130  # as after SIGINT, also with the partial report
 
 MINIMIZE_HELP = """Minimize a scalar EXPR by gradient descent from the --at point,
 then cross-check with SymPy's stationary points (where grad f = 0).
@@ -37,8 +38,10 @@ Examples:
 
 \b
 Stops after --steps steps, when the gradient norm falls below --tol
-(converged), or when the value or gradient stops being finite or passes
-1e150 (diverged: exit 1, the last point before it is reported).
+(converged), when the gradient has vanished to rounding (10 steps leave the
+point unchanged; --all-steps runs on), or when the value or gradient stops
+being finite or passes 1e150 (diverged: exit 1, the last point before it is
+reported).  Ctrl-C prints the report so far ("interrupted": true), exit 130.
 """
 
 
@@ -176,6 +179,12 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     help="A history row every K steps [steps/10].",
 )
 @click.option(
+    "--all-steps",
+    is_flag=True,
+    help="Run every step even after the gradient has vanished to rounding "
+    "(by default 10 steps in a row that leave the point unchanged stop the run).",
+)
+@click.option(
     "--no-solve",
     is_flag=True,
     help="Skip SymPy's stationary points (SymPy is not even imported).",
@@ -202,6 +211,7 @@ def minimize(
     steps: int,
     tol: float | None,
     every: int | None,
+    all_steps: bool,
     no_solve: bool,
     solve_timeout: float,
     json_mode: bool,
@@ -228,6 +238,7 @@ def minimize(
             tol=tol,
             every=every,
             solve=False,  # the BesideSolver's job, beside the descent
+            stop_at_rounding=not all_steps,
         )
         problem = prepare(expr, points, lets, strict=True)  # bad input: exit 2
         solver = None
@@ -242,19 +253,31 @@ def minimize(
             else:
                 with bar:
                     result = M.minimize(expr, points, lets, progress=bar, **options)
-            if solver is not None:
-                M.add_stationary(result, *solver.result())
+            if solver is not None and not result.interrupted:
+                try:
+                    M.add_stationary(result, *solver.result())
+                except KeyboardInterrupt:  # Ctrl-C while SymPy solves
+                    result.interrupted = True
         finally:
             if solver is not None:
                 solver.close()
         if no_solve:
             result.symbolic_reason = "--no-solve"
+        elif result.interrupted and result.stationary_points is None:
+            result.symbolic_reason = "interrupted"
         from diffcli.render import run_views as render_runs
 
         if json_mode:
-            common.print_json(render_runs.minimize_json(result))
+            data = render_runs.minimize_json(result)
+            common.print_json(
+                {**data, "interrupted": True} if result.interrupted else data
+            )
         else:
             common.make_console().print(render_runs.minimize_view(result))
+        if result.interrupted:
+            sys.stdout.flush()
+            sys.stderr.write(f"diffcli minimize: {result.stop_reason} (Ctrl-C)\n")
+            return EXIT_INTERRUPTED
         if result.diverged_at is None:
             return common.EXIT_OK
         sys.stdout.flush()

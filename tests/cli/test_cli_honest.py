@@ -248,3 +248,37 @@ def test_direction_of_a_vector_value_is_a_jacobian_vector_product():
 def test_bad_directions(direction, message):
     line = error("grad", "x", "--at", "x=1", "--direction", direction)
     assert line == f"error: {message}\n"
+
+
+# --- minimize --------------------------------------------------------------------
+
+
+def test_minimize_sin_names_the_minimum_it_reached():
+    text = out("minimize", "sin(x)", "--at", "x=1", "--lr", "0.1")
+    assert "x = -1.5708   minimum ←      -1" in text
+    assert "distance to the nearest minimum: 8.88e-16" in text
+    assert "the gradient vanished to rounding: 10 steps left the point" in text
+
+
+def test_minimize_ctrl_c_prints_the_partial_report(monkeypatch):
+    from diffcli.engine import optim
+
+    real, calls = optim.SGD.step, []
+
+    def step(self):
+        calls.append(1)
+        if len(calls) == 30:
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(optim.SGD, "step", step)
+    args = ("minimize", "x**2", "--at", "x=1", "--steps", "100", "--no-solve")
+    result = cli(*args, "--json", code=130)
+    obj = json.loads(result.stdout)
+    assert obj["interrupted"] is True and obj["stop_reason"] == "interrupted at step 29"
+    assert obj["point"]["x"] == pytest.approx(0.98**29, rel=1e-14)
+    assert [h["step"] for h in obj["history"]] == [0, 10, 20, 29]
+    assert result.stderr == "diffcli minimize: interrupted at step 29 (Ctrl-C)\n"
+    calls.clear()
+    text = cli(*args, code=130).stdout
+    assert "stopped  interrupted at step 29" in text
