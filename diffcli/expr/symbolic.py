@@ -169,7 +169,9 @@ def exact_value(
                 complex(sympy().sympify(e).evalf(EXACT_DIGITS)) for e in value.flat
             ]
     except (DiffcliError, ArithmeticError, TypeError, ValueError, RecursionError):
-        return None
+        # after a step left the reals, SymPy may fail on it (Max(1, I)): that
+        # step already answered; otherwise nothing is known
+        return (np.array(complex(np.nan)), False) if not backend.real else None
     return np.array(numbers).reshape(np.shape(value)), backend.real
 
 

@@ -35,6 +35,9 @@ class ClosedForm:
     # value is (exactly), "undefined" if not either, "unknown"; None otherwise.
     value_state: str | None = None
     value_exact: np.ndarray | None = None  # the exact value there, as floats
+    # |float64 - exact| of the closed form where it was evaluated exactly: how
+    # much rounding this point's arithmetic suffers (cancellation)
+    rounding: np.ndarray | None = None
     function: Any = None  # the scalar differentiated (SymPy), for on_boundary
     point: dict | None = None  # its symbols' values
 
@@ -51,24 +54,35 @@ def closed_form(
     shapes = {n: problem.shape_of(n) for n in problem.wrt}
     count = sum(int(np.prod(s)) for s in shapes.values())
     if count > tol.sym_max_elements:
-        return ClosedForm(
+        failed = ClosedForm(
             False,
             f"{count} variable elements is over the symbolic "
             f"limit of {tol.sym_max_elements}",
         )
-    try:
-        with S.time_limit(tol.sym_timeout):
-            return _derive(problem, seed, order, shapes, tol.simplify, engine)
-    except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
-        return ClosedForm(False, str(err))
-    except (
-        DiffcliError,
-        ArithmeticError,
-        TypeError,
-        ValueError,
-        RecursionError,
-    ) as err:
-        return ClosedForm(False, f"SymPy could not derive it: {err}")
+    else:
+        try:
+            with S.time_limit(tol.sym_timeout):
+                return _derive(problem, seed, order, shapes, tol, engine)
+        except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
+            failed = ClosedForm(False, str(err))
+        except (
+            DiffcliError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            RecursionError,
+        ) as err:
+            failed = ClosedForm(False, f"SymPy could not derive it: {err}")
+    if _needs_value_state(engine) and problem.tree is not None:
+        _value_state(S, problem, failed, engine.value, None)  # no closed form needed
+    return failed
+
+
+def _needs_value_state(engine: Any) -> bool:
+    """Whether the engine's value or derivative is not finite somewhere."""
+    return engine is not None and not (
+        np.all(np.isfinite(engine.value)) and np.all(np.isfinite(engine.flat))
+    )
 
 
 def _derive(
@@ -76,7 +90,7 @@ def _derive(
     seed: Any,
     order: int,
     shapes: dict,
-    simplify: bool = True,
+    tol: Any,
     engine: Any = None,
 ) -> ClosedForm:
     from diffcli.expr import symbolic as S
@@ -121,9 +135,9 @@ def _derive(
         if n in problem.point
         for s, i in zip(symbols[n].ravel(), np.ndindex(symbols[n].shape), strict=True)
     }
-    result.gradient = S.tidy_all(derived, simplify, point)  # shown, not evaluated
+    result.gradient = S.tidy_all(derived, tol.simplify, point)  # shown only
     result.point = point
-    _at_point(problem, result, derived, symbols, names, order, engine)
+    _at_point(problem, result, derived, symbols, names, order, tol, engine)
     return result
 
 
@@ -164,10 +178,12 @@ def _at_point(
     symbols: dict,
     names: list,
     order: int,
+    tol: Any,
     engine: Any = None,
 ) -> None:
     """Evaluate every closed form at the point: lambdified when all is numeric,
-    exactly where the floats are not finite or the engine's are not."""
+    exactly where the floats are not finite, or the engine's are not, or the
+    two disagree (cancellation can spoil the closed form's floats too)."""
     from diffcli.expr import symbolic as S
 
     groups: list[np.ndarray] = [derived[n] for n in names]
@@ -220,20 +236,25 @@ def _at_point(
     result.flat_at = flat[start : start + sum(g.size for g in under_check)]
     point = dict(zip(args, values, strict=True))
     forms = [e for g in under_check for e in g.ravel()]
-    suspect = ~np.isfinite(result.flat_at)
-    if engine is not None and engine.flat.shape == suspect.shape:
-        suspect |= ~np.isfinite(engine.flat)
+    floats = result.flat_at.copy()
+    suspect = ~np.isfinite(floats)
     result.flat_state = np.where(suspect, "unknown", "finite").astype(object)
+    if engine is not None and engine.flat.shape == suspect.shape:
+        with np.errstate(all="ignore"):
+            suspect |= ~np.isfinite(engine.flat) | ~np.isclose(
+                engine.flat, floats, rtol=tol.sym_rtol, atol=tol.sym_atol
+            )
     exact_at = _exact_budget(S, point)
+    result.rounding = np.zeros(floats.shape)
     for k in np.flatnonzero(suspect)[:EXACT_MAX]:
         exact = exact_at(forms[k])
         if exact is not None:
             real = _real(exact)
             result.flat_at[k] = real
             result.flat_state[k] = "finite" if np.isfinite(real) else "undefined"
-    if engine is not None and not (
-        np.all(np.isfinite(engine.value)) and np.all(np.isfinite(engine.flat))
-    ):
+            if np.isfinite(real) and np.isfinite(floats[k]):
+                result.rounding[k] = abs(floats[k] - real)
+    if _needs_value_state(engine):
         _value_state(S, problem, result, engine.value, exact_at)
 
 
@@ -318,30 +339,35 @@ def _value_state(
     )
 
 
-def on_boundary(sym: ClosedForm) -> bool:
-    """Whether the point is on a boundary between branches: a comparison (of
-    where, clamp, max, abs, ...) with both sides equal there.  Finite
-    differences then see the branches on either side, while the engine (and
-    PyTorch) differentiates the one branch taken."""
+def tied(sym: ClosedForm) -> set[str]:
+    """The variables (element labels) in comparisons tied at the point: a
+    boundary between branches (where, clamp, max, abs, ...) that finite
+    differences see both sides of, while the engine (and PyTorch) takes one
+    branch, or shares the gradient."""
     from diffcli.expr import symbolic as S
 
     sp = S.sympy()
     f, point = sym.function, sym.point or {}
-    if f is None or not isinstance(f, sp.Basic):
-        return False
+    if f is None or not isinstance(f, sp.Basic) or not f.free_symbols <= set(point):
+        return set()
     from sympy.core.relational import Relational
 
     sides = [r.lhs - r.rhs for r in f.atoms(Relational)]
     sides += [a.args[0] for a in f.atoms(sp.Abs, sp.sign, sp.Heaviside)]
     sides += [a - b for m in f.atoms(sp.Max, sp.Min) for a in m.args for b in m.args]
-    if not sides or not f.free_symbols <= set(point):
-        return False
+    sides = [d for d in sides if d.free_symbols and d != 0]
+    if not sides:
+        return set()
     try:
         with S.time_limit(1.0):
             values = S.evaluator(list(point), sides)(*point.values())
-    except Exception:  # no way to tell: no excuse
-        return False
-    return any(np.asarray(v, dtype=complex) == 0 for v in values)
+    except Exception:  # no way to tell: no tie
+        return set()
+    names: set[str] = set()
+    for d, v in zip(sides, values, strict=True):
+        if np.asarray(v, dtype=complex) == 0:
+            names |= {s.name for s in d.free_symbols}
+    return names
 
 
 def _offsets(groups: list[np.ndarray]):

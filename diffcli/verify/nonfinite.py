@@ -34,7 +34,7 @@ def value_verdict(verdict: Any, engine: Any, sym: Any) -> Any:
     """The value itself is not finite: nothing to compare, only to explain."""
     value = np.asarray(engine.value, dtype=np.float64)
     shown = _number(value.ravel()[np.flatnonzero(~np.isfinite(value))[0]])
-    state = None if sym is None or not sym.ok else sym.value_state
+    state = None if sym is None else sym.value_state
     if state == "finite":
         exact = sym.value_exact.ravel()
         k = int(np.flatnonzero(~np.isfinite(value.ravel()))[0])
@@ -51,7 +51,7 @@ def value_verdict(verdict: Any, engine: Any, sym: Any) -> Any:
         )
     else:
         verdict.status = "non-finite"
-        why = "the closed form is not available" if state is None else "SymPy failed"
+        why = "SymPy could not evaluate it" if state == "unknown" else "no SymPy"
         verdict.reason = (
             f"the value is {shown} at the point and no witness can tell whether "
             f"the function is defined there ({why})"
@@ -84,9 +84,9 @@ def entries_verdict(
     undefined = state == "undefined"
     # a step that left the reals (sqrt(-1)**2) makes the function undefined here,
     # whatever SymPy's closed form of its derivative reads
-    outside = sym is not None and getattr(sym, "value_state", None) == "undefined"
+    outside = sym is not None and sym.value_state == "undefined"
     overflow = ~finite & exact_finite & (not outside)
-    agree = ~finite & (undefined | (exact_finite & outside))
+    agree = ~finite & (undefined | outside)
     chosen = finite & undefined & ~kinks
     unknown = ~finite & ~exact_finite & ~undefined
     for k in np.flatnonzero(finite & undefined & kinks):

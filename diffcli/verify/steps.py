@@ -24,6 +24,7 @@ from diffcli.engine import finite_differences as FD
 # MIN_ULPS units in the last place of the element (rounding of x + h).
 LADDER = (3, 2, 1, 0, -1, -2, -3, -4, -5, -6)
 MIN_ULPS = 64
+TINY = (-2, -4)  # and |x| times 10**k for these k, where |x| is below the step
 MAX_REFINED = 64  # elements refined at most (each costs 2 * len(LADDER) calls)
 
 
@@ -41,11 +42,16 @@ class Refined:
 
 
 def ladder(x: float) -> list[float]:
-    """Steps for an element of value ``x``, largest first, each a power of two."""
+    """Steps for an element of value ``x``, largest first, each a power of two;
+    for a tiny x (1e-300) also steps below |x|, which alone can see a feature
+    at the scale of x (log(x) near its pole)."""
     h0 = FD.step(x)
     floor = MIN_ULPS * np.spacing(abs(float(x))) if np.isfinite(x) else np.inf
-    steps = [2.0 ** round(np.log2(h0 * 10.0**k)) for k in LADDER]
-    return [h for h in dict.fromkeys(steps) if h >= floor]
+    sizes = [h0 * 10.0**k for k in LADDER]
+    if 0 < abs(x) < h0:
+        sizes += [abs(x) * 10.0**k for k in TINY]
+    steps = sorted({2.0 ** round(np.log2(h)) for h in sizes}, reverse=True)
+    return [h for h in steps if h >= floor]
 
 
 def refine(
@@ -84,10 +90,15 @@ def refine(
         with np.errstate(all="ignore"):
             tol = atol + rtol * np.abs(c1)
             lost = (l1 == 0) & (r1 == 0) & ~flat
-            settles = (np.abs(c1 - c2) + n1 + n2 <= tol) & open_ & ~lost
-            open_ &= settles | lost | (np.abs(c1 - c2) <= 4 * (n1 + n2) + tol)
+            # one-sided slopes apart by about as much at both steps: a kink;
+            # apart by more at the smaller step (as 1/h): a jump, where the
+            # central estimate settles on nothing the engine could mean
             gap1, gap2 = np.abs(l1 - r1), np.abs(l2 - r2)
-            kink = (gap1 > tol + 4 * n1) & (np.abs(gap1 - gap2) <= 0.5 * gap1)
+            apart = gap1 > tol + 4 * n1
+            kink = apart & (np.abs(gap1 - gap2) <= 0.5 * gap1)
+            jump = apart & (gap1 > 3 * gap2)
+            settles = (np.abs(c1 - c2) + n1 + n2 <= tol) & open_ & ~lost & ~jump
+            open_ &= ~jump & (settles | lost | (np.abs(c1 - c2) <= 4 * (n1 + n2) + tol))
         new = settles & ~out.settled
         for target, value in (
             (out.estimate, c1),

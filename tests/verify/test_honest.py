@@ -3,6 +3,7 @@ right, and verdicts that say why where numbers are not finite."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -148,13 +149,38 @@ def test_a_kink_seen_only_by_a_second_order_difference():
     assert any("d2/dxdy is at a kink" in n for n in r.check.notes)
 
 
-def test_a_point_on_a_branch_boundary_is_not_a_mismatch():
+def test_a_jump_in_the_derivative_is_unreliable_for_differences():
     """where(|y| > 0, exp(y), 1) at y = 0: the engine (like PyTorch) takes the
-    constant branch; finite differences see exp on both sides."""
+    constant branch; around it the gradient is exp(y): it jumps at 0."""
     r = C.grad("where(abs(y) > 0, exp(y), 1)", at={"y": 0}, order=2)
     assert r.check.status == "ok", r.check
     assert float(r.hessian["y"]["y"]) == 0.0
-    assert any("on a boundary between branches" in n for n in r.check.notes)
+    assert any("unreliable here at d2/dydy" in n for n in r.check.notes)
+
+
+def test_a_tie_is_pytorchs_choice_not_a_mismatch():
+    """maximum(0.5, y) at y = 0.5 shares its gradient (PyTorch's rule), so the
+    engine gives 0.75 where the function's slope is 1; SymPy rewrites the
+    expression and loses the tie, so the tie is found on the engine's values."""
+    r = C.grad("minimum(maximum(x, y), maximum(0.5, y))", at={"x": 0.25, "y": 0.5})
+    assert r.check.status == "ok", r.check
+    assert g(r, "y") == 0.75 and r.finite_differences["y"] == pytest.approx(1.0)
+    assert r.check.notes == [
+        "y: the point is at a tie of a comparison (a branch boundary); the engine "
+        "takes PyTorch's choice there, the witnesses may see the branches around it"
+    ]
+
+
+def test_a_tie_elsewhere_excuses_nothing(monkeypatch):
+    from diffcli.engine.table import PRIMITIVES
+
+    wrong = dataclasses.replace(
+        PRIMITIVES["sin"], vjps=(lambda F, g, ans, x: g * F.sin(x),)
+    )
+    monkeypatch.setitem(PRIMITIVES, "sin", wrong)
+    r = C.grad("maximum(y, 0.5) + sin(x)", at={"x": 0.5, "y": 0.5})
+    assert r.check.status == "mismatch"
+    assert r.check.entries == {"x": "mismatch"}
 
 
 # --- where numbers are not finite: say why -----------------------------------------
