@@ -260,6 +260,17 @@ Examples:
   diffcli grad "x1*x2" "x1+x2" --at x1=1,x2=2       # summed: 3, 2
   diffcli grad "x*y" --at x=1,y=2 --direction x=1   # along x: 2
   diffcli grad --func f.py:f --at a=0.5             # Python code with dc.*
+
+\b
+Verdicts (check.status in JSON; exit 0 unless said):
+  ok                  the witnesses agree, every number finite
+  mismatch            a witness disagrees (exit 1)
+  skipped             no witness could run
+  not-differentiable  "not differentiable here": the function or its
+                      derivative is not a finite real number at the point
+  overflow            "overflow in the engine": not finite in the engine,
+                      finite exactly (exit 1)
+  non-finite          not finite, and no witness can tell why
 """
 
 
