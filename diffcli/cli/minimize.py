@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from diffcli.cli import ExprCommand, finite, output_options, point_options, run
 from diffcli.cli import common as common
+from diffcli.cli import output_options, point_options, run
+from diffcli.cli.parsing import ExprCommand, finite
 
 # The core's names (diffcli.minimize.descent.OPTIMIZERS, checked equal by a test); not
 # imported from there so that `diffcli --help` does not load numpy for them.

@@ -244,7 +244,7 @@ def _at_point(
             suspect |= ~np.isfinite(engine.flat) | ~np.isclose(
                 engine.flat, floats, rtol=tol.sym_rtol, atol=tol.sym_atol
             )
-    exact_at = _exact_budget(S, point)
+    exact_at = _exact_budget(point)
     result.rounding = np.zeros(floats.shape)
     for k in np.flatnonzero(suspect)[:EXACT_MAX]:
         exact = exact_at(forms[k])
@@ -262,15 +262,17 @@ EXACT_MAX = 64  # entries evaluated exactly, at most (each may take a while)
 EXACT_SECONDS = 2.0  # for all of them: the rest stay unknown
 
 
-def _exact_budget(S: Any, point: dict) -> Any:
-    """S.exact at the point, sharing EXACT_SECONDS among all its calls."""
+def _exact_budget(point: dict) -> Any:
+    """exact() at the point, sharing EXACT_SECONDS among all its calls."""
     import time
+
+    from diffcli.expr.exact import exact
 
     deadline = time.monotonic() + EXACT_SECONDS
 
     def exact_at(expr: Any) -> complex | None:
         left = deadline - time.monotonic()
-        return S.exact(expr, point, left) if left > 0.01 else None
+        return exact(expr, point, left) if left > 0.01 else None
 
     return exact_at
 
@@ -290,7 +292,7 @@ def _numbers(S: Any, args: list, exprs: list, values: list) -> np.ndarray:
         TypeError,
         ValueError,
     ):
-        exact_at = _exact_budget(S, dict(zip(args, values, strict=True)))
+        exact_at = _exact_budget(dict(zip(args, values, strict=True)))
         numbers = [exact_at(e) for e in exprs]
         numbers = [np.nan if v is None else v for v in numbers]
     return np.array([_real(complex(v)) for v in numbers], dtype=np.float64)
@@ -308,7 +310,9 @@ def _value_state(
     """Whether the function is real and finite at the point, computed exactly
     step by step (sqrt(-1)**2 is not, though SymPy's closed form reads -1)."""
     if problem.tree is not None:
-        found = S.exact_value(
+        from diffcli.expr.exact import exact_value
+
+        found = exact_value(
             problem.tree, {**problem.fixed, **problem.point}, EXACT_SECONDS
         )
         if found is None:

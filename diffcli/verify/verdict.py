@@ -15,9 +15,12 @@ import numpy as np
 
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
+from diffcli.verify import held
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
+from diffcli.verify.directional import Directional
+from diffcli.verify.directional import along as along  # re-exported
 from diffcli.verify.judge import Comparison as Comparison  # re-exported
 from diffcli.verify.judge import Verdict, combine, compare, judge
 from diffcli.verify.question import (
@@ -26,8 +29,6 @@ from diffcli.verify.question import (
     check_used,
     prepare,
     prepare_function,
-    to_value,
-    value_pairs,
 )
 
 
@@ -49,17 +50,6 @@ class Tolerances:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ExprError(f"{name} must be a finite number >= 0, got {value}")
-
-
-@dataclass
-class Directional:
-    """A Jacobian-vector product J v: the derivative along ``along`` (a
-    directional derivative for a scalar value), from the cross-checked
-    gradient or Jacobian contracted with v."""
-
-    along: dict[str, np.ndarray]
-    value: np.ndarray
-    closed_form: Any = None  # the closed forms contracted the same way
 
 
 @dataclass
@@ -120,8 +110,8 @@ def grad_problem(
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
     if not problem.wrt and not problem.free:
-        held = ", ".join(problem.constants)
-        why = f"; {held} held constant (--let): give it with --at" if held else ""
+        fixed = ", ".join(problem.constants)
+        why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""
         raise ExprError(
             f"nothing to differentiate: '{problem.text}' has no variables{why}"
         )
@@ -134,7 +124,7 @@ def grad_problem(
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
     if check and engine:
-        fd = _finite_differences(problem, engine, order, tol)
+        fd = held.finite_differences(problem, engine, order, tol)
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
     derivatives = engine.derivatives if engine else {}
@@ -161,78 +151,6 @@ def grad_problem(
     )
     result.variable_checks = variable_checks(result, tol)
     return result
-
-
-def _finite_differences(
-    problem: Problem, engine: W.Engine, order: int, tol: Tolerances
-) -> W.FiniteDifferences:
-    """The differences of what the engine differentiates: each detach() held
-    at its value at the point (the engine sees it as a constant).  Python code
-    that leaves the graph (.detach(), .item(), float()) cannot be held: there
-    the differences would see more than the engine, so they are skipped."""
-    if problem.function is not None:
-        if leaves_graph(problem):
-            return W.FiniteDifferences(
-                False,
-                f"{problem.text} depends on the point outside its recorded graph "
-                "(.detach(), .data, .item(), float(), ...), which finite "
-                "differences would see",
-            )
-        return W.finite_differences(problem, engine, order, tol)
-    return W.finite_differences(_held(problem), engine, order, tol)
-
-
-def _held(problem: Problem) -> Problem:
-    """``problem`` with each detach() replaced by its value at the point."""
-    import dataclasses
-
-    from diffcli.engine.tensor import Tensor
-    from diffcli.expr.numeric import NumericBackend
-    from diffcli.expr.tree import Call, walk
-    from diffcli.expr.walk import evaluate
-
-    if not any(isinstance(n, Call) and n.func == "detach" for n in walk(problem.tree)):
-        return problem
-    held: list = []
-
-    class Held(NumericBackend):
-        calls = 0
-
-        def detach(self, value: Any) -> Any:
-            self.calls += 1
-            if len(held) < self.calls:  # the first evaluation: at the point
-                data = value._data if isinstance(value, Tensor) else value
-                held.append(Tensor._wrap(np.array(data, dtype=np.float64)))
-            return held[self.calls - 1]
-
-    def function(**names: Any) -> Tensor:
-        out = evaluate(problem.tree, Held(names), problem.text)
-        return out if isinstance(out, Tensor) else Tensor._wrap(out)
-
-    point = {n: problem.point[n] for n in problem.wrt}
-    W.evaluate_at(dataclasses.replace(problem, function=function), point)
-    return dataclasses.replace(problem, function=function)
-
-
-def leaves_graph(problem: Problem) -> bool:
-    """Whether Python code's value at a nearby point differs from its recorded
-    graph's replayed there: some of it depends on the point outside the graph."""
-    from diffcli.engine.replay import Trace
-
-    point = {n: problem.point[n] for n in problem.wrt}
-    out, tensors = W.evaluate_at(problem, point)
-    trace = Trace(out, list(tensors.values()))
-    near = {
-        n: v
-        + 1e-4 * np.maximum(1.0, np.abs(v)) * (1 + np.arange(v.size)).reshape(v.shape)
-        for n, v in point.items()
-    }
-    moved, _ = W.evaluate_at(problem, near, grad_mode=False)
-    with np.errstate(all="ignore"):
-        replayed, _ = trace.run([near[n] for n in point])
-    return not np.allclose(
-        moved._data, replayed, rtol=1e-12, atol=1e-300, equal_nan=True
-    )
 
 
 def grad_function(
@@ -386,73 +304,3 @@ def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
         if engine is not None and not np.all(np.isfinite(engine)):
             checks[name] = overall if overall in NF.SPECIAL else "non-finite"
     return checks
-
-
-def along(
-    result: GradResult | JacobianResult, direction: Values
-) -> GradResult | JacobianResult:
-    """``result`` with its derivative along ``direction`` (name -> value of the
-    variable's shape; variables not named move by 0) as J v."""
-    blocks = result.gradient if isinstance(result, GradResult) else result.jacobian
-    scalar = isinstance(result, GradResult)
-    if scalar and (result.order != 1 or result.seed is not None):
-        raise ExprError("--direction needs --order 1 and no --seed")
-    v = {}
-    for name, value in value_pairs(direction):
-        if name not in blocks:
-            raise ExprError(
-                f"'{name}' in --direction is not a variable; the variables are "
-                + ", ".join(blocks)
-            )
-        shape = np.shape(result.point[name])
-        array = np.asarray(to_value(name, value), dtype=np.float64)
-        try:
-            v[name] = np.broadcast_to(array, shape).copy()
-        except ValueError:
-            raise ExprError(
-                f"the direction of '{name}' has shape {array.shape}, "
-                f"but '{name}' has shape {shape}"
-            ) from None
-    if not v:
-        raise ExprError("--direction needs NAME=VALUE for at least one variable")
-    if any(blocks[n] is None for n in v):
-        raise ExprError("--direction needs values for the variables (--at)")
-    out_ndim = np.ndim(blocks[next(iter(v))]) - np.ndim(result.point[next(iter(v))])
-    value = sum(_contract(blocks[n], v[n], out_ndim) for n in v)
-    forms = result.closed_form
-    closed = None
-    if forms is not None and all(n in forms for n in v):
-        closed = _tidy(result, sum(_contract(forms[n], v[n], out_ndim) for n in v))
-    result.direction = Directional(v, np.asarray(value, dtype=np.float64), closed)
-    return result
-
-
-def _tidy(result: Any, forms: Any) -> np.ndarray:
-    """The contracted closed forms simplified (checked to stay the same)."""
-    from diffcli.expr import symbolic as S
-
-    values = {
-        label: float(x)
-        for n, p in result.point.items()
-        for label, x in zip(W.element_labels(n, np.shape(p)), np.ravel(p), strict=True)
-    }
-    forms = np.asarray(forms, dtype=object)
-    at = {
-        s: values[s.name]
-        for e in forms.flat
-        for s in getattr(e, "free_symbols", ())
-        if s.name in values
-    }
-    return S.tidy(forms.reshape(-1), at=at).reshape(forms.shape)
-
-
-def _contract(block: Any, v: np.ndarray, out_ndim: int) -> Any:
-    """sum over the variable's axes of block * v (any dtype, SymPy too)."""
-    block = np.asarray(block)
-    if block.dtype == object:  # closed forms: exact numbers, 1 not 1.0
-        from diffcli.expr import symbolic as S
-
-        v = S.obj(v)
-    product = block * v.reshape((1,) * out_ndim + v.shape)
-    axes = tuple(range(out_ndim, block.ndim))
-    return product.sum(axis=axes) if axes else product
