@@ -17,7 +17,7 @@ from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import ClosedForm, tied
 from diffcli.verify.question import Problem
-from diffcli.verify.ties import tied_names
+from diffcli.verify.ties import rounding_flips, tied_names
 
 ROUNDING_SLACK = 10  # times the closed form's own float64 error, for the engine's
 
@@ -149,7 +149,6 @@ def judge(
     if sym is not None and sym.ok and sym.flat_at is not None:
         state = NF.states(sym)
         votes = (state == "finite") & np.isfinite(e)
-        witnesses += bool(votes.any() or (state == "undefined").any())
         c = compare(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
         if votes.any():
             verdict.symbolic_max_abs_err = c.max_err(where=votes)
@@ -191,6 +190,21 @@ def judge(
                 "comparison (a branch boundary); the engine takes PyTorch's choice "
                 "there, the witnesses may see the branches around it"
             )
+        if (off & ~kinks).any() and rounding_flips(problem):
+            notes.append(
+                f"{NF.listed(labels, off & ~kinks)}: float64 decides a comparison "
+                "otherwise than exact arithmetic here (its sides differ by rounding "
+                "or an underflow); the closed form follows exact arithmetic and "
+                "does not vote"
+            )
+            votes = votes & ~(off & ~kinks)
+            off = off & kinks
+            verdict.symbolic_max_abs_err = (
+                c.max_err(where=votes) if votes.any() else None
+            )
+            verdict.symbolic_max_rel_err = (
+                c.max_err(True, votes) if votes.any() else None
+            )
         if (off & ~kinks).any():
             k = int(np.flatnonzero(off & ~kinks)[0])
             said = (
@@ -200,6 +214,7 @@ def judge(
             )
             verdict.reason = said
         bad |= off & ~kinks
+        witnesses += bool(votes.any() or (state == "undefined").any())
     elif sym is not None:
         notes.append(f"closed form skipped: {sym.reason}")
     if fd_bad.any():  # before the closed form's reason, if both disagree

@@ -1,4 +1,5 @@
-"""Where the engine stands on a boundary between branches: a tie.
+"""Where the engine stands on a boundary between branches: a tie, or a
+comparison float64 decides otherwise than exact arithmetic.
 
 At a tie (where(x > 0, ...) at x = 0, maximum of two equal values, clamp at
 its bound, abs at 0) the engine, like PyTorch, takes one branch or shares
@@ -49,6 +50,59 @@ class _TieBackend(NumericBackend):
         if names and _tie(name, args, params):
             self.tied |= names
         return out
+
+
+COMPARISONS = {"lt", "le", "gt", "ge", "eq", "ne"}
+
+
+def branches(problem: Problem, exact: bool) -> list[np.ndarray] | None:
+    """Every comparison's outcome in the walk's order, in float64 (the engine)
+    or in exact arithmetic; None where the exact walk fails."""
+    values = {**problem.fixed, **{n: problem.point[n] for n in problem.wrt}}
+    outcomes: list[np.ndarray] = []
+    if exact:
+        from diffcli.expr.exact import ExactBackend
+
+        class Backend(ExactBackend):
+            def op(self, name: str, *args: Any, **params: Any) -> Any:
+                out = super().op(name, *args, **params)
+                if name in COMPARISONS:
+                    outcomes.append(np.vectorize(bool, otypes=[bool])(out))
+                return out
+
+        backend: Any = Backend(values)
+    else:
+
+        class Backend(NumericBackend):  # type: ignore[no-redef]
+            def op(self, name: str, *args: Any, **params: Any) -> Tensor:
+                out = super().op(name, *args, **params)
+                if name in COMPARISONS:
+                    outcomes.append(np.asarray(out._data, dtype=bool))
+                return out
+
+        backend = Backend({n: Tensor._wrap(np.array(v)) for n, v in values.items()})
+    try:
+        with np.errstate(all="ignore"):
+            evaluate(problem.tree, backend, problem.text)
+    except Exception:  # SymPy could not decide a comparison: nothing known
+        return None
+    return outcomes
+
+
+def rounding_flips(problem: Problem) -> bool:
+    """Whether float64 takes another branch than exact arithmetic somewhere:
+    a comparison whose sides differ only by rounding (sin(pi) > 0), or by an
+    underflow (exp(-1e8) > 0)."""
+    if problem.tree is None:
+        return False
+    exact = branches(problem, exact=True)
+    floats = branches(problem, exact=False)
+    if exact is None or floats is None or len(exact) != len(floats):
+        return False
+    return any(
+        a.shape != b.shape or bool(np.any(a != b))
+        for a, b in zip(exact, floats, strict=True)
+    )
 
 
 def _data(a: Any) -> np.ndarray:

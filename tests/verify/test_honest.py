@@ -183,6 +183,20 @@ def test_a_tie_elsewhere_excuses_nothing(monkeypatch):
     assert r.check.entries == {"x": "mismatch"}
 
 
+@pytest.mark.parametrize(
+    ("text", "at", "engine"),
+    [
+        ("where(sin(pi) > 0, x**1e3, 1)", {"x": 1}, 1000.0),  # sin(pi) = 1.2e-16
+        ("where(exp(1 - y)**2 > 0, tan(0.5 - y)*x, 1)", {"x": 0, "y": 1e8}, 0.0),
+    ],
+)
+def test_float64_deciding_a_comparison_otherwise_is_not_a_mismatch(text, at, engine):
+    r = C.grad(text, at=at)
+    assert r.check.status == "ok", r.check
+    assert g(r, "x") == engine
+    assert any("float64 decides a comparison otherwise" in n for n in r.check.notes)
+
+
 # --- where numbers are not finite: say why -----------------------------------------
 
 
