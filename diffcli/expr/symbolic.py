@@ -88,16 +88,24 @@ def symbols_for(name: str, shape: tuple[int, ...]) -> np.ndarray:
 class SymbolicBackend:
     """Variables are symbol arrays (or constants); ``detach`` freezes a value."""
 
-    def __init__(self, variables: Mapping[str, np.ndarray], free: bool = True) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, np.ndarray],
+        free: bool = True,
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
         self.sp = sympy()
         self.variables = dict(variables)
         self.free = free
+        self.constants = constants  # pi and e as given (held_constants), or exact
         self.frozen: dict[Any, Any] = {}  # placeholder symbol -> detached expression
 
     def number(self, value: float) -> np.ndarray:
         return obj(_number(self.sp, value))
 
     def constant(self, name: str) -> np.ndarray:
+        if self.constants is not None:
+            return obj(self.constants[name])
         return obj(self.sp.pi if name == "pi" else self.sp.E)
 
     def variable(self, name: str) -> np.ndarray:
@@ -140,11 +148,25 @@ def _plain(a: Any) -> bool:
 
 
 def evaluate_symbolic(
-    tree: P.Expr, variables: Mapping[str, np.ndarray], source: str = ""
+    tree: P.Expr,
+    variables: Mapping[str, np.ndarray],
+    source: str = "",
+    constants: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The tree's value as SymPy; also the detached placeholders to put back."""
-    backend = SymbolicBackend(variables)
+    backend = SymbolicBackend(variables, constants=constants)
     return evaluate(tree, backend, source), backend.frozen
+
+
+def held_constants() -> dict[str, Any]:
+    """pi and e as symbols, for closed forms evaluated where the engine
+    computes: with float64's pi, so that sin(pi) is 1.2e-16 there as in the
+    engine, not SymPy's exact 0 (the engine's input is float64's pi)."""
+    sp = sympy()
+    return {"pi": sp.Dummy("pi", positive=True), "e": sp.Dummy("e", positive=True)}
+
+
+HELD_VALUES = {"pi": np.pi, "e": np.e}
 
 
 def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:

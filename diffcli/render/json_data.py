@@ -158,19 +158,16 @@ def multi_json(result: MultiResult, latex: bool = False) -> dict[str, Any]:
 
 def jacobian_json(result: JacobianResult, latex: bool = False) -> dict[str, Any]:
     """The full Jacobian; each block has shape value.shape + variable.shape."""
-    return (
-        {
-            "expr": result.expr,
-            "point": jsonable(result.point),
-            "constants": jsonable(result.constants),
-            "value": jsonable(result.value),
-            "jacobian": jsonable(result.jacobian),
-            "closed_form": _closed(result.closed_form, latex),
-            "check": verdict_json(result.check),
-        }
-        | _jacobian_matrix(result, latex)
-        | direction_json(result, latex)
-    )
+    out = {
+        "expr": result.expr,
+        "point": jsonable(result.point),
+        "constants": jsonable(result.constants),
+        "value": jsonable(result.value),
+        "jacobian": jsonable(result.jacobian),
+        "closed_form": _closed(result.closed_form, latex),
+        "check": verdict_json(result.check),
+    }
+    return out | _jacobian_matrix(result, latex) | direction_json(result, latex)
 
 
 def direction_json(result: Any, latex: bool = False) -> dict[str, Any]:

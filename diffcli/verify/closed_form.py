@@ -98,12 +98,14 @@ def _derive(
     sp = S.sympy()
     symbols = {n: S.symbols_for(n, s) for n, s in shapes.items()}
     constants = {n: S.obj(v) for n, v in problem.fixed.items()}
+    held = S.held_constants() if problem.numeric else {}
     if problem.function is not None:
         value, frozen = _replay(problem, symbols), {}
     else:
         value, frozen = S.evaluate_symbolic(
-            problem.tree, {**constants, **symbols}, problem.text
+            problem.tree, {**constants, **symbols}, problem.text, held or None
         )
+    exact_constants = {held["pi"]: sp.pi, held["e"]: sp.E} if held else {}
     if isinstance(seed, str):
         seed = np.ones(value.shape)
     if seed is not None:
@@ -135,9 +137,20 @@ def _derive(
         if n in problem.point
         for s, i in zip(symbols[n].ravel(), np.ndindex(symbols[n].shape), strict=True)
     }
-    result.gradient = S.tidy_all(derived, tol.simplify, point)  # shown only
+    point |= {held[c]: S.HELD_VALUES[c] for c in held}
+    shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
+    result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
     result.point = point
-    _at_point(problem, result, derived, symbols, names, order, tol, engine)
+    _at_point(problem, result, derived, symbols, names, order, tol, engine, point)
+    # evaluated with float64's pi and e; shown with SymPy's
+    result.value = _thaw(result.value, exact_constants)
+    if result.hessian:
+        result.hessian = {
+            a: {b: _thaw(h, exact_constants) for b, h in row.items()}
+            for a, row in result.hessian.items()
+        }
+    if result.nth is not None:
+        result.nth = _thaw(result.nth, exact_constants)
     return result
 
 
@@ -180,6 +193,7 @@ def _at_point(
     order: int,
     tol: Any,
     engine: Any = None,
+    point: dict | None = None,
 ) -> None:
     """Evaluate every closed form at the point: lambdified when all is numeric,
     exactly where the floats are not finite, or the engine's are not, or the
@@ -194,11 +208,8 @@ def _at_point(
     exprs = [e for g in groups for e in g.ravel()]
     args = [s for n in names for s in symbols[n].ravel()]
     if problem.numeric:
-        values = [
-            problem.point[n][i]
-            for n in names
-            for i in np.ndindex(problem.point[n].shape)
-        ]
+        args = list(point)  # the variables' symbols, then pi and e if held
+        values = list(point.values())
         flat = _numbers(S, args, exprs, values)
         out = [flat[k : k + g.size].reshape(g.shape) for k, g in _offsets(groups)]
     else:

@@ -183,18 +183,37 @@ def test_a_tie_elsewhere_excuses_nothing(monkeypatch):
     assert r.check.entries == {"x": "mismatch"}
 
 
+def test_float64_deciding_a_comparison_otherwise_is_not_a_mismatch():
+    """exp(1 - 1e8)**2 underflows to 0 in float64: the engine takes the other
+    branch than exact arithmetic, which the closed form follows."""
+    r = C.grad("where(exp(1 - y)**2 > 0, tan(0.5 - y)*x, 1)", at={"x": 0, "y": 1e8})
+    assert r.check.status == "ok", r.check
+    assert g(r, "x") == 0.0
+    assert any("float64 decides a comparison otherwise" in n for n in r.check.notes)
+
+
 @pytest.mark.parametrize(
-    ("text", "at", "engine"),
+    ("text", "at", "name", "engine"),
     [
-        ("where(sin(pi) > 0, x**1e3, 1)", {"x": 1}, 1000.0),  # sin(pi) = 1.2e-16
-        ("where(exp(1 - y)**2 > 0, tan(0.5 - y)*x, 1)", {"x": 0, "y": 1e8}, 0.0),
+        ("where(sin(pi) > 0, x**1e3, 1)", {"x": 1}, "x", 1000.0),
+        ("atan2(sin(pi), relu(y))", {"y": 1e-300}, "y", None),
+        ("tan(-pi) * x", {"x": 1e8}, "x", math.tan(-math.pi)),
     ],
 )
-def test_float64_deciding_a_comparison_otherwise_is_not_a_mismatch(text, at, engine):
+def test_closed_forms_are_evaluated_with_float64s_pi(text, at, name, engine):
+    """The engine's pi is float64's: sin(pi) is 1.2e-16 there, not 0."""
     r = C.grad(text, at=at)
     assert r.check.status == "ok", r.check
-    assert g(r, "x") == engine
-    assert any("float64 decides a comparison otherwise" in n for n in r.check.notes)
+    if engine is not None:
+        assert g(r, name) == engine
+    assert float(r.closed_form_at_point[name]) == pytest.approx(g(r, name), rel=1e-9)
+    assert "_pi" not in str(r.closed_form[name][()])  # no placeholder shows
+
+
+def test_closed_forms_still_show_sympys_pi():
+    r = C.grad("sin(pi*x) + e**x", at={"x": 1})
+    assert str(r.closed_form["x"][()]) == "exp(x) + pi*cos(pi*x)"
+    assert float(r.closed_form_at_point["x"]) == pytest.approx(math.e - math.pi)
 
 
 # --- where numbers are not finite: say why -----------------------------------------
