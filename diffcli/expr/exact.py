@@ -15,7 +15,7 @@ import numpy as np
 
 from diffcli.errors import DiffcliError
 from diffcli.expr import parser as P
-from diffcli.expr.symbolic import SymbolicBackend, sympy, time_limit
+from diffcli.expr.symbolic import HELD_VALUES, SymbolicBackend, sympy, time_limit
 from diffcli.expr.walk import evaluate
 
 EXACT_DIGITS = 30
@@ -105,16 +105,20 @@ class ExactBackend(SymbolicBackend):
             )
             for n, v in variables.items()
         }
-        super().__init__(numbers, free=False)
+        # pi and e as the engine has them (float64's), to as many digits
+        constants = {c: exact_number(sp, v) for c, v in HELD_VALUES.items()}
+        super().__init__(numbers, free=False, constants=constants)
         self.real = True
 
     def op(self, name: str, *args: Any, **params: Any) -> np.ndarray:
         out = super().op(name, *args, **params)
         sp = self.sp
         for e in out.flat:
-            if isinstance(e, sp.Expr) and (
-                e.has(sp.I, sp.nan, sp.zoo) or e.is_infinite
-            ):
+            if not isinstance(e, sp.Expr):
+                continue
+            if not e.is_Number:  # left unevaluated (sqrt(-3.1)): its number
+                e = e.evalf(EXACT_DIGITS)
+            if e.has(sp.I, sp.nan, sp.zoo) or e.is_infinite:
                 self.real = False
         return out
 

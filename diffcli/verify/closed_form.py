@@ -332,8 +332,9 @@ def _value_state(
         values, real = found
         exact = np.array([_real(v) for v in values.ravel()]).reshape(values.shape)
         result.value_exact = exact
+        finite = real and np.all(np.isfinite(exact))
         result.value_state = (
-            "finite" if real and np.all(np.isfinite(exact)) else "undefined"
+            "finite" if finite and _real_around(problem) else "undefined"
         )
         return
     # --func: the replayed graph's value, exactly where the engine's is not finite
@@ -383,6 +384,23 @@ def tied(sym: ClosedForm) -> set[str]:
         if np.asarray(v, dtype=complex) == 0:
             names |= {s.name for s in d.free_symbols}
     return names
+
+
+def _real_around(problem: Problem) -> bool:
+    """Whether the function stays real just beside the point, both ways
+    ((-1)**v is real at v = 1 only, so it has no derivative there)."""
+    from diffcli.expr.exact import exact_value
+
+    for sign in (1.0, -1.0):
+        moved = {
+            n: v + sign * 1e-9 * np.maximum(1.0, np.abs(v))
+            for n, v in problem.point.items()
+            if n in problem.wrt
+        }
+        found = exact_value(problem.tree, {**problem.fixed, **moved}, EXACT_SECONDS)
+        if found is not None and not found[1]:
+            return False
+    return True
 
 
 def _offsets(groups: list[np.ndarray]):

@@ -129,9 +129,9 @@ def entries_verdict(
             )
         else:
             verdict.reason = (
-                "not differentiable here: computed exactly, a step of the function "
-                f"leaves the real numbers or is undefined; the derivative at {at} "
-                f"is {_number(e[k])}"
+                "not differentiable here: computed exactly, the function leaves the "
+                "real numbers (or is undefined) at the point or just beside it; "
+                f"the derivative at {at} is {_number(e[k])}"
             )
         return True
     return False

@@ -245,9 +245,22 @@ def test_overflow_in_the_engine_is_named_and_fails():
 
 
 def test_an_inf_meeting_a_zero_in_the_chain_rule_is_named():
-    r = C.grad("x*sqrt(x)", at={"x": 0})
+    r = C.grad("sqrt(0/y) - x", at={"x": 1, "y": 1e8})
     assert r.check.status == "overflow"
-    assert "but exactly it is 0" in r.check.reason
+    assert "at y: the engine's derivative is nan, but exactly it is 0" in r.check.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("x*sqrt(x)", {"x": 0}),  # real on one side only
+        ("max((x**v)**3)", {"x": -1, "v": [1, 2]}),  # (-1)**v: real at integers
+    ],
+)
+def test_real_only_at_the_point_is_not_differentiable(text, at):
+    r = C.grad(text, at=at)
+    assert r.check.status == "not-differentiable"
+    assert "at the point or just beside it" in r.check.reason
 
 
 def test_a_value_real_only_through_complex_steps_is_not_differentiable():
@@ -274,7 +287,8 @@ def test_ok_never_certifies_a_non_finite_gradient():
 
 
 def test_non_finite_without_a_closed_form_says_no_witness_can_tell():
-    r = C.grad("sqrt(x)", at={"x": 0}, tol=C.Tolerances(sym_max_elements=0))
+    tol = C.Tolerances(sym_max_elements=0)  # no SymPy for Python code either
+    r = C.grad_function(lambda x: x.sqrt(), "f.py:f", at={"x": 0}, tol=tol)
     assert r.check.status == "non-finite"
     assert r.check.reason == (
         "the engine's derivative at x is inf and no witness can tell whether it "
