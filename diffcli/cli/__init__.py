@@ -38,6 +38,7 @@ import click
 
 from diffcli import __version__
 from diffcli.cli import common as common
+from diffcli.cli.parsing import ExprCommand, tolerance
 
 # name -> "module:attribute" of commands defined elsewhere, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
@@ -147,12 +148,14 @@ def check_options(f: Callable) -> Callable:
         "--atol",
         type=float,
         default=None,
+        callback=tolerance,
         help="Absolute tolerance of the finite-difference check [1e-5].",
     )(f)
     f = click.option(
         "--rtol",
         type=float,
         default=None,
+        callback=tolerance,
         help="Relative tolerance of the finite-difference check [1e-3].",
     )(f)
     return click.option(
@@ -207,12 +210,26 @@ Examples:
   diffcli grad "norm(x**2)" --at "x=[1,2]"          # [0.485071, 3.88057]
   diffcli grad "x**2" --at "x=[1,2]" --seed ones    # backward(ones): [2, 4]
   diffcli grad "x1*x2" "x1+x2" --at x1=1,x2=2       # summed: 3, 2
+  diffcli grad "x*y" --at x=1,y=2 --direction x=1   # along x: 2
   diffcli grad --func f.py:f --at a=0.5             # Python code with dc.*
+
+\b
+Verdicts (check.status in JSON; exit 0 unless said):
+  ok                  the witnesses agree, every number finite
+  mismatch            a witness disagrees (exit 1)
+  skipped             no witness could run
+  not-differentiable  "not differentiable here": the function or its
+                      derivative is not a finite real number at the point
+  overflow            "overflow in the engine": not finite in the engine,
+                      finite exactly (exit 1)
+  non-finite          not finite, and no witness can tell why
 """
 
 
 @main.command(
-    help=GRAD_HELP, short_help="Gradient, Hessian or N-th derivative, cross-checked."
+    cls=ExprCommand,
+    help=GRAD_HELP,
+    short_help="Gradient, Hessian or N-th derivative, cross-checked.",
 )
 @click.argument("exprs", nargs=-1, metavar="EXPR [EXPR ...]")
 @point_options
@@ -236,6 +253,13 @@ Examples:
     show_default=True,
     help="2: the Hessian; N: the N-th derivative of a one-variable function.",
 )
+@click.option(
+    "--direction",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Also the derivative along this direction (a Jacobian-vector "
+    "product); same syntax as --at, unnamed variables move by 0.",
+)
 @check_options
 @click.option("--latex", is_flag=True, help="Closed forms as LaTeX.")
 @click.option(
@@ -251,6 +275,7 @@ def grad(
     wrt: tuple[str, ...],
     seed: str | None,
     order: int,
+    direction: tuple[str, ...],
     no_check: bool,
     rtol: float | None,
     atol: float | None,
@@ -261,7 +286,7 @@ def grad(
 ) -> None:
     def action() -> int:
         from diffcli.verify import verdict as C
-        from diffcli.verify.question import prepare
+        from diffcli.verify.question import NonScalarOutput, prepare
 
         tol = tolerances(rtol, atol)
         points = common.parse_assignments(at)
@@ -279,18 +304,30 @@ def grad(
         elif not exprs:
             raise common.UsageError("missing EXPR (or --func FILE.py:NAME)")
         elif len(exprs) > 1:
-            if order != 1:
-                raise common.UsageError("--order needs a single EXPR")
+            if order != 1 or direction:
+                raise common.UsageError("--order and --direction need a single EXPR")
             problems = [prepare(e, points, lets, names) for e in exprs]
             _need_values(problems, no_check)
             multi = C.grad_many(
-                list(exprs), points, lets, names, seed, not no_check, tol
+                list(exprs), points, lets, names, seed, not no_check, tol, strict=True
             )
             return _emit(multi, latex, tol, json_mode)
         else:
-            problem = prepare(exprs[0], points, lets, names)
+            problem = prepare(exprs[0], points, lets, names, strict=True)
             _need_values([problem], no_check)
-            result = C.grad_problem(problem, seed, order, not no_check, tol)
+            try:
+                result = C.grad_problem(problem, seed, order, not no_check, tol)
+            except NonScalarOutput:
+                if not direction or seed is not None:
+                    raise
+                # a vector value along a direction: J v from the full Jacobian
+                result = C.jacobian(
+                    exprs[0], points, lets, names, not no_check, tol, strict=True
+                )
+                C.along(result, common.parse_assignments(direction))
+                return _emit_jacobian(result, latex, json_mode)
+        if direction:
+            C.along(result, common.parse_assignments(direction))
         return _emit(result, latex, tol, json_mode)
 
     run(action, json_mode, debug)
@@ -335,7 +372,11 @@ Examples:
 """
 
 
-@main.command(help=JACOBIAN_HELP, short_help="The full Jacobian of a vector output.")
+@main.command(
+    cls=ExprCommand,
+    help=JACOBIAN_HELP,
+    short_help="The full Jacobian of a vector output.",
+)
 @click.argument("expr")
 @point_options
 @click.option("--wrt", multiple=True, metavar="NAMES", help="Only these variables.")
@@ -355,7 +396,6 @@ def jacobian(
     debug: bool,
 ) -> None:
     def action() -> int:
-        from diffcli.render import json_data as jsonout
         from diffcli.verify import verdict as C
 
         names = common.parse_names(wrt) if wrt else None
@@ -366,16 +406,23 @@ def jacobian(
             names,
             not no_check,
             tolerances(rtol, atol),
+            strict=True,
         )
-        if json_mode:
-            common.print_json(jsonout.jacobian_json(result, latex))
-        else:
-            from diffcli.render import grad_views as render
-
-            show(render.jacobian_view(result, latex))
-        return common.exit_code(result.check.status)
+        return _emit_jacobian(result, latex, json_mode)
 
     run(action, json_mode, debug)
+
+
+def _emit_jacobian(result: Any, latex: bool, json_mode: bool) -> int:
+    from diffcli.render import json_data as jsonout
+
+    if json_mode:
+        common.print_json(jsonout.jacobian_json(result, latex))
+    else:
+        from diffcli.render import grad_views as render
+
+        show(render.jacobian_view(result, latex))
+    return common.exit_code(result.check.status)
 
 
 # --- graph --------------------------------------------------------------------
@@ -392,7 +439,9 @@ Examples:
 
 
 @main.command(
-    help=GRAPH_HELP, short_help="The recorded graph, with values and gradients."
+    cls=ExprCommand,
+    help=GRAPH_HELP,
+    short_help="The recorded graph, with values and gradients.",
 )
 @click.argument("expr")
 @point_options

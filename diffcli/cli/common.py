@@ -218,4 +218,4 @@ def _silence_stdout() -> None:
 
 def exit_code(status: str) -> int:
     """The exit code a verdict status stands for."""
-    return EXIT_MISMATCH if status == "mismatch" else EXIT_OK
+    return EXIT_MISMATCH if status in ("mismatch", "overflow") else EXIT_OK

@@ -9,7 +9,6 @@ the command runs, SymPy only for the stationary points (never with --no-solve).
 
 from __future__ import annotations
 
-import math
 import sys
 from time import perf_counter
 from typing import Any
@@ -18,11 +17,13 @@ import click
 
 from diffcli.cli import common as common
 from diffcli.cli import output_options, point_options, run
+from diffcli.cli.parsing import ExprCommand, finite
 
 # The core's names (diffcli.minimize.descent.OPTIMIZERS, checked equal by a test); not
 # imported from there so that `diffcli --help` does not load numpy for them.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 REFRESH = 0.05  # seconds between progress bar updates: at most 20 a second
+EXIT_INTERRUPTED = 130  # as after SIGINT, also with the partial report
 
 MINIMIZE_HELP = """Minimize a scalar EXPR by gradient descent from the --at point,
 then cross-check with SymPy's stationary points (where grad f = 0).
@@ -38,16 +39,11 @@ Examples:
 
 \b
 Stops after --steps steps, when the gradient norm falls below --tol
-(converged), or when the value or gradient stops being finite or passes
-1e150 (diverged: exit 1, the last point before it is reported).
+(converged), when the gradient has vanished to rounding (10 steps leave the
+point unchanged; --all-steps runs on), or when the value or gradient stops
+being finite or passes 1e150 (diverged: exit 1, the last point before it is
+reported).  Ctrl-C prints the report so far ("interrupted": true), exit 130.
 """
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Reject nan and inf, which would make every step diverge."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number, got {value}")
-    return value
 
 
 def _betas(ctx: click.Context, param: click.Parameter, text: str) -> tuple:
@@ -116,6 +112,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
 
 
 @click.command(
+    cls=ExprCommand,
     help=MINIMIZE_HELP,
     short_help="Gradient descent, cross-checked by SymPy's stationary points.",
 )
@@ -133,7 +130,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.01,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="Learning rate.",
 )
 @click.option(
@@ -141,7 +138,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.9,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="Momentum of --optimizer momentum and nesterov.",
 )
 @click.option(
@@ -157,7 +154,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="L2 penalty added to the gradient, as in PyTorch.",
 )
 @click.option(
@@ -172,7 +169,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     type=click.FloatRange(min=0),
     default=None,
     metavar="G",
-    callback=_finite,
+    callback=finite,
     help="Stop (converged) when the gradient norm falls below G.",
 )
 @click.option(
@@ -181,6 +178,12 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     default=None,
     metavar="K",
     help="A history row every K steps [steps/10].",
+)
+@click.option(
+    "--all-steps",
+    is_flag=True,
+    help="Run every step even after the gradient has vanished to rounding "
+    "(by default 10 steps in a row that leave the point unchanged stop the run).",
 )
 @click.option(
     "--no-solve",
@@ -193,7 +196,7 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
     default=5.0,
     show_default=True,
     metavar="SECONDS",
-    callback=_finite,
+    callback=finite,
     help="Give up on the symbolic solve after this long.",
 )
 @output_options
@@ -209,6 +212,7 @@ def minimize(
     steps: int,
     tol: float | None,
     every: int | None,
+    all_steps: bool,
     no_solve: bool,
     solve_timeout: float,
     json_mode: bool,
@@ -235,8 +239,9 @@ def minimize(
             tol=tol,
             every=every,
             solve=False,  # the BesideSolver's job, beside the descent
+            stop_at_rounding=not all_steps,
         )
-        problem = prepare(expr, points, lets)  # bad input: exit 2, nothing started
+        problem = prepare(expr, points, lets, strict=True)  # bad input: exit 2
         solver = None
         if not no_solve and not problem.free:
             from diffcli.minimize.stationary import BesideSolver
@@ -249,19 +254,31 @@ def minimize(
             else:
                 with bar:
                     result = M.minimize(expr, points, lets, progress=bar, **options)
-            if solver is not None:
-                M.add_stationary(result, *solver.result())
+            if solver is not None and not result.interrupted:
+                try:
+                    M.add_stationary(result, *solver.result())
+                except KeyboardInterrupt:  # Ctrl-C while SymPy solves
+                    result.interrupted = True
         finally:
             if solver is not None:
                 solver.close()
         if no_solve:
             result.symbolic_reason = "--no-solve"
+        elif result.interrupted and result.stationary_points is None:
+            result.symbolic_reason = "interrupted"
         from diffcli.render import run_views as render_runs
 
         if json_mode:
-            common.print_json(render_runs.minimize_json(result))
+            data = render_runs.minimize_json(result)
+            common.print_json(
+                {**data, "interrupted": True} if result.interrupted else data
+            )
         else:
             common.make_console().print(render_runs.minimize_view(result))
+        if result.interrupted:
+            sys.stdout.flush()
+            sys.stderr.write(f"diffcli minimize: {result.stop_reason} (Ctrl-C)\n")
+            return EXIT_INTERRUPTED
         if result.diverged_at is None:
             return common.EXIT_OK
         sys.stdout.flush()

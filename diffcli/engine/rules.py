@@ -118,6 +118,18 @@ def _clip(x, min=None, max=None):
     return np.clip(x, min, max) if min is not None or max is not None else x
 
 
+def _where(c, a, b):
+    """PyTorch's where: the condition is a boolean (a comparison), never a number,
+    which could not tell which branch a gradient takes."""
+    dtype = np.asarray(c).dtype
+    if dtype.kind not in "bO":
+        raise TypeError(
+            "where's condition must be true/false, like x > 0 (as in PyTorch); "
+            f"got a number ({dtype})"
+        )
+    return np.where(c, a, b)
+
+
 def _stack(*xs, axis=0):
     return np.stack(np.broadcast_arrays(*xs), axis=axis)
 

@@ -88,16 +88,24 @@ def symbols_for(name: str, shape: tuple[int, ...]) -> np.ndarray:
 class SymbolicBackend:
     """Variables are symbol arrays (or constants); ``detach`` freezes a value."""
 
-    def __init__(self, variables: Mapping[str, np.ndarray], free: bool = True) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, np.ndarray],
+        free: bool = True,
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
         self.sp = sympy()
         self.variables = dict(variables)
         self.free = free
+        self.constants = constants  # pi and e as given (held_constants), or exact
         self.frozen: dict[Any, Any] = {}  # placeholder symbol -> detached expression
 
     def number(self, value: float) -> np.ndarray:
         return obj(_number(self.sp, value))
 
     def constant(self, name: str) -> np.ndarray:
+        if self.constants is not None:
+            return obj(self.constants[name])
         return obj(self.sp.pi if name == "pi" else self.sp.E)
 
     def variable(self, name: str) -> np.ndarray:
@@ -140,11 +148,25 @@ def _plain(a: Any) -> bool:
 
 
 def evaluate_symbolic(
-    tree: P.Expr, variables: Mapping[str, np.ndarray], source: str = ""
+    tree: P.Expr,
+    variables: Mapping[str, np.ndarray],
+    source: str = "",
+    constants: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The tree's value as SymPy; also the detached placeholders to put back."""
-    backend = SymbolicBackend(variables)
+    backend = SymbolicBackend(variables, constants=constants)
     return evaluate(tree, backend, source), backend.frozen
+
+
+def held_constants() -> dict[str, Any]:
+    """pi and e as symbols, for closed forms evaluated where the engine
+    computes: with float64's pi, so that sin(pi) is 1.2e-16 there as in the
+    engine, not SymPy's exact 0 (the engine's input is float64's pi)."""
+    sp = sympy()
+    return {"pi": sp.Dummy("pi", positive=True), "e": sp.Dummy("e", positive=True)}
+
+
+HELD_VALUES = {"pi": np.pi, "e": np.e}
 
 
 def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:
@@ -280,8 +302,36 @@ def gradient(f: Any, wrt: np.ndarray, frozen: Mapping) -> np.ndarray:
         flat = shared_gradient(sp, sp.sympify(f), targets)
     out = np.empty(wrt.shape, dtype=object)
     for i, d in zip(np.ndindex(wrt.shape), flat, strict=True):
+        d = settle(d)
         out[i] = d.xreplace(frozen) if frozen else d
     return out
+
+
+def diff(f: Any, s: Any) -> Any:
+    """``sp.diff``, settled: the derivative with no Derivative left in it."""
+    return settle(sympy().diff(f, s))
+
+
+def settle(d: Any) -> Any:
+    """Unevaluated derivatives of sign (SymPy leaves them when it cannot tell
+    that the argument is real: sign(log(x))) as 2 DiracDelta(u) u', their value
+    wherever the function is real, so that they can be evaluated and printed."""
+    sp = sympy()
+    if not isinstance(d, sp.Basic) or not d.has(sp.Derivative):
+        return d
+
+    def of_sign(e: Any) -> bool:
+        return (
+            isinstance(e, sp.Derivative)
+            and isinstance(e.expr, sp.sign)
+            and len(e.variables) == 1
+        )
+
+    def value(e: Any) -> Any:
+        u = e.expr.args[0]
+        return 2 * sp.DiracDelta(u) * diff(u, e.variables[0])
+
+    return d.replace(of_sign, value)
 
 
 def _elementary(sp) -> tuple[type, ...]:
@@ -363,12 +413,15 @@ def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
 
 
 def tidy_all(
-    arrays: Mapping[str, np.ndarray], simplify: bool = True
+    arrays: Mapping[str, np.ndarray],
+    simplify: bool = True,
+    at: Mapping[Any, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """``tidy`` over several arrays at once: one size limit, one time budget."""
     names = list(arrays)
     flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
-    done, out, k = tidy(np.asarray(flat, dtype=object), simplify=simplify), {}, 0
+    flat = np.asarray(flat, dtype=object)
+    done, out, k = tidy(flat, simplify=simplify, at=at), {}, 0
     for n in names:
         size = np.size(arrays[n])
         out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
@@ -380,9 +433,17 @@ TRIVIAL_OPS = 2
 
 
 def tidy(
-    exprs: np.ndarray, budget_ops: int = SIMPLIFY_MAX_OPS, simplify: bool = True
+    exprs: np.ndarray,
+    budget_ops: int = SIMPLIFY_MAX_OPS,
+    simplify: bool = True,
+    at: Mapping[Any, float] | None = None,
 ) -> np.ndarray:
     """Simplify small closed forms; SymPy's simplify is slow, so only a few.
+
+    A simplification must never change the function (SymPy rewrites periodic
+    conditions of a Piecewise, or cancels a 0/0): each simplified entry is
+    compared numerically with the derived one at ``at`` (symbol -> value) and at
+    a few random points, and where they differ the derived one stays.
 
     ``simplify=False`` (``Tolerances.simplify``) skips it: the forms are only
     for people to read, and batch checks, which never show them, spend most of
@@ -413,6 +474,44 @@ def tidy(
                     out[i] = sp.simplify(exprs[i])
     except _SimplifyBudget:
         pass
+    return same_function(exprs, out, at or {})
+
+
+SAMPLES = 8  # random points a simplification is checked at, besides the point
+
+
+def same_function(
+    before: np.ndarray, after: np.ndarray, at: Mapping[Any, float]
+) -> np.ndarray:
+    """``after`` where each entry equals ``before``'s as a function (numerically,
+    at ``at`` and at SAMPLES seeded random points), ``before``'s elsewhere."""
+    sp = sympy()
+    changed = [i for i in np.ndindex(before.shape) if after[i] is not before[i]]
+    out = np.array(after, dtype=object, copy=True)
+    if not changed:
+        return out
+    olds = [sp.sympify(before[i]) for i in changed]
+    news = [sp.sympify(after[i]) for i in changed]
+    symbols = sorted(set().union(*(e.free_symbols for e in olds + news)), key=str)
+    rng = np.random.default_rng(0)
+    points = [[at.get(s, rng.uniform(-3, 3)) for s in symbols]]
+    points += [rng.uniform(-3, 3, len(symbols)) for _ in range(SAMPLES // 2)]
+    points += [rng.uniform(-30, 30, len(symbols)) for _ in range(SAMPLES // 2)]
+    try:
+        fn = evaluator(symbols, olds + news)
+        with np.errstate(all="ignore"):
+            values = np.array([fn(*p) for p in points], dtype=complex)
+    except Exception:  # unprintable or failing: keep what was derived
+        values = None
+    for j, i in enumerate(changed):
+        if values is None:
+            out[i] = before[i]
+            continue
+        a, b = values[:, j], values[:, len(changed) + j]
+        with np.errstate(all="ignore"):
+            same = np.isclose(a, b, rtol=1e-7, atol=1e-12, equal_nan=True) | (a == b)
+        if not same.all():
+            out[i] = before[i]
     return out
 
 
@@ -429,7 +528,9 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     from sympy.simplify.cse_main import cse
 
     temps = sp.numbered_symbols("_t")
-    pairs, reduced = cse([sp.sympify(e) for e in exprs], symbols=temps)
+    # zoo (1/0) has no numpy spelling: as a number it is not finite, like nan
+    exprs = [sp.sympify(e).xreplace({sp.zoo: sp.nan}) for e in exprs]
+    pairs, reduced = cse(exprs, symbols=temps)
     names = {s: sp.Symbol(f"_a{k}") for k, s in enumerate(symbols)}
     pairs = [(t, e.xreplace(names)) for t, e in pairs]
     reduced = [e.xreplace(names) for e in reduced]
@@ -438,13 +539,19 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
         reduced,
         # The module itself, not "numpy": the string makes SymPy run
         # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
-        modules=[{"Heaviside": _heaviside}, np],
+        modules=[{"Heaviside": _heaviside, "DiracDelta": _dirac}, np],
         cse=lambda _: (pairs, reduced),
     )
 
 
 def _heaviside(x: Any, at_zero: Any = 0.5) -> Any:
     return np.heaviside(x, at_zero)
+
+
+def _dirac(x: Any, k: Any = 0) -> Any:
+    """DiracDelta (the derivative of a step): 0 off the step, undefined on it."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x == 0, np.nan, 0.0)
 
 
 def to_text(expr: Any, latex: bool = False) -> str:

@@ -29,6 +29,9 @@ class StationaryPoint:
     point: dict[str, np.ndarray]
     kind: str  # "minimum" | "maximum" | "saddle" | "degenerate"
     value: float
+    # f's period in each variable element (nan: not periodic): the point stands
+    # for a family, point + k * period (sin(x): every 2 pi)
+    period: dict[str, np.ndarray] | None = None
 
 
 def solve_stationary(
@@ -111,6 +114,7 @@ def _solve(problem: Problem) -> list[StationaryPoint]:
     gradient = [sp.diff(f, s) for s in unknowns]
     hessian = sp.Matrix([[sp.diff(g, s) for s in unknowns] for g in gradient])
     solutions = sp.solve(gradient, unknowns, dict=True)
+    period = _periods(sp, f, problem, symbols)
     points = []
     for sol in solutions:
         if any(s not in sol for s in unknowns) or any(
@@ -128,8 +132,25 @@ def _solve(problem: Problem) -> list[StationaryPoint]:
             size = int(np.prod(shape))
             point[n] = np.array([v.real for v in values[k : k + size]]).reshape(shape)
             k += size
-        points.append(StationaryPoint(point, _kind(h), float(f.subs(at).evalf())))
+        value = float(f.subs(at).evalf())
+        points.append(StationaryPoint(point, _kind(h), value, period))
     return points
+
+
+def _periods(sp, f: Any, problem: Problem, symbols: dict) -> dict | None:
+    """f's period in each variable element, nan where it has none; None if
+    f is periodic in none (the usual case)."""
+    out = {}
+    for n in problem.wrt:
+        out[n] = np.full(symbols[n].shape, np.nan)
+        for i in np.ndindex(symbols[n].shape):
+            try:
+                t = sp.periodicity(f, symbols[n][i])
+            except (NotImplementedError, ValueError, TypeError):
+                t = None
+            if t is not None and t.is_positive and t.is_finite:
+                out[n][i] = float(t)
+    return out if any(np.isfinite(v).any() for v in out.values()) else None
 
 
 def _kind(hessian: np.ndarray) -> str:

@@ -42,6 +42,9 @@ STATUS = {
     "ok": ("✓", "bold green"),
     "mismatch": ("✗", "bold red"),
     "skipped": ("–", "yellow"),
+    "overflow": ("✗", "bold red"),
+    "not-differentiable": ("!", "yellow"),
+    "non-finite": ("?", "yellow"),
 }
 INLINE_FORM = 28  # closed forms longer than this get their own table
 MAX_FORM_ROWS = 16
@@ -50,10 +53,17 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # --- pieces -------------------------------------------------------------------
 
 
+# what a status says in words, where its name alone would be cryptic
+STATUS_WORDS = {
+    "overflow": "overflow in the engine",
+    "not-differentiable": "not differentiable here",
+}
+
+
 def status_text(status: str) -> Text:
     """A verdict as a coloured mark and word (plain when colour is off)."""
     mark, style = STATUS.get(status, ("?", ""))
-    return Text(f"{mark} {status}", style=style)
+    return Text(f"{mark} {STATUS_WORDS.get(status, status)}", style=style)
 
 
 def header(rows: list[tuple[str, str | None]]) -> Table:
@@ -156,26 +166,27 @@ def _d(order: int, names: list[str]) -> str:
 
 
 def higher_table(result: GradResult, latex: bool = False) -> Table | None:
-    """The Hessian blocks (order 2) or the N-th derivative (order N)."""
+    """The Hessian blocks (order 2) or the N-th derivative (order N): closed
+    forms, and the engine's numbers when there is a point."""
     if result.order < 2:
         return None
-    table = _table("derivative", "closed form", "engine", "check")
-    status = status_text(result.check.status)
+    numeric = result.hessian is not None or result.nth_derivative is not None
+    table = _table("derivative", "closed form", *["engine"] * numeric, "check")
     forms = result.hessian_closed_form
-    if result.order == 2 and result.hessian is not None:
+    rows = []
+    if result.order == 2:
         for a in result.wrt:
             for b in result.wrt:
                 form = closed_text(forms[a][b], latex) if forms else "—"
-                table.add_row(
-                    _d(2, [a, b]), form, value_text(result.hessian[a][b]), status
-                )
-    elif result.nth_derivative is not None:
+                engine = result.hessian[a][b] if numeric else None
+                rows.append((_d(2, [a, b]), form, engine))
+    else:
         nth = result.nth_closed_form
         form = closed_text(nth, latex) if nth is not None else "—"
-        name = result.wrt[0]
-        table.add_row(
-            _d(result.order, [name]), form, value_text(result.nth_derivative), status
-        )
+        rows.append((_d(result.order, result.wrt[:1]), form, result.nth_derivative))
+    status = status_text(result.check.status)
+    for label, form, engine in rows:
+        table.add_row(label, form, *[value_text(engine)] * numeric, status)
     return table
 
 
@@ -218,8 +229,23 @@ def grad_view(
             "Hessian" if result.order == 2 else f"derivative of order {result.order}"
         )
         parts += [Text(""), Text(label, style="bold"), higher]
+    parts += direction_view(result, latex)
     parts += [Text(""), check_view(result.check)]
     return Group(*parts)
+
+
+def direction_view(result: Any, latex: bool = False) -> list[RenderableType]:
+    """--direction: J v, with its closed form, under the gradient or Jacobian."""
+    d = result.direction
+    if d is None:
+        return []
+    scalar = np.ndim(d.value) == 0
+    title = "directional derivative" if scalar else "Jacobian-vector product"
+    rows = [("along", assignments_text(d.along))]
+    if d.closed_form is not None:
+        rows.append(("closed form", closed_text(d.closed_form, latex)))
+    rows.append(("engine", value_text(d.value)))
+    return [Text(""), Text(title, style="bold"), header(rows)]
 
 
 def multi_view(
@@ -262,6 +288,17 @@ def jacobian_view(result: JacobianResult, latex: bool = False) -> Group:
     ]
     parts: list[RenderableType] = [header(rows)]
     outs = element_labels("f", result.value.shape)
+    if result.scalar_variables:  # one matrix: outputs x variables
+        names = list(result.jacobian)
+        flat = result.matrix()
+        parts += [Text(""), Text("Jacobian", style="bold")]
+        parts.append(_matrix(outs, names, flat, number_text))
+        forms = result.matrix(closed=True)
+        if forms is not None and forms.size <= SUMMARY_THRESHOLD:
+            parts += [Text(""), Text("closed form", style="bold")]
+            parts.append(_matrix(outs, names, forms, lambda e: expr_text(e, latex)))
+        parts += direction_view(result, latex)
+        return Group(*parts, Text(""), check_view(result.check))
     for name, block in result.jacobian.items():
         cols = element_labels(name, block.shape[result.value.ndim :])
         parts += [Text(""), Text(f"Jacobian d f / d {name}", style="bold")]
@@ -273,6 +310,7 @@ def jacobian_view(result: JacobianResult, latex: bool = False) -> Group:
             parts += [Text(""), Text(f"closed form d f / d {name}", style="bold")]
             flat = forms.reshape(len(outs), len(cols))
             parts.append(_matrix(outs, cols, flat, lambda e: expr_text(e, latex)))
+    parts += direction_view(result, latex)
     parts += [Text(""), check_view(result.check)]
     return Group(*parts)
 

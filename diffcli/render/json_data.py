@@ -19,9 +19,13 @@ V is a number or nested lists of numbers; the non-finite ones are the strings
 str (the variable's shape) for an array variable; at the point, numbers are
 written as their shortest round-tripping repr ("-2.0") and partly symbolic
 values as expressions.  ``constants`` and ``check.notes`` are extras beyond the
-issue's contract.  ``--order 2`` adds ``"hessian": {name: {name: V}}``;
-``--order N`` (N >= 3) adds ``"nth_derivative": V``.  Several expressions give
+issue's contract.  ``--order 2`` adds ``"hessian": {name: {name: V}}`` (and
+``"hessian_closed_form": {name: {name: S}}``); ``--order N`` (N >= 3) adds
+``"nth_derivative": V`` (and ``"nth_closed_form": S``).  Several expressions give
 ``{"outputs": [object, ...], "gradient": {name: V}}`` (the summed gradient).
+``diffcli jacobian`` over scalar variables adds ``"matrix": {"columns": [name],
+"values": [[V]], "closed_form": [[S]] | null}``: outputs x variables.  With
+``--direction`` both add ``"direction"`` (see direction_json).
 Errors are ``{"error": str}``.
 """
 
@@ -131,10 +135,16 @@ def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
         "closed_form_at_point": _closed_at(result.closed_form_at_point, latex),
         "check": verdict_json(result.check),
     }
+    out |= direction_json(result, latex)
     if result.order == 2:
         out["hessian"] = jsonable(result.hessian)
+        forms = result.hessian_closed_form
+        if forms is not None:
+            out["hessian_closed_form"] = {a: _closed(forms[a], latex) for a in forms}
     elif result.order > 2:
         out["nth_derivative"] = jsonable(result.nth_derivative)
+        if result.nth_closed_form is not None:
+            out["nth_closed_form"] = _closed({"f": result.nth_closed_form}, latex)["f"]
     return out
 
 
@@ -148,7 +158,7 @@ def multi_json(result: MultiResult, latex: bool = False) -> dict[str, Any]:
 
 def jacobian_json(result: JacobianResult, latex: bool = False) -> dict[str, Any]:
     """The full Jacobian; each block has shape value.shape + variable.shape."""
-    return {
+    out = {
         "expr": result.expr,
         "point": jsonable(result.point),
         "constants": jsonable(result.constants),
@@ -156,6 +166,40 @@ def jacobian_json(result: JacobianResult, latex: bool = False) -> dict[str, Any]
         "jacobian": jsonable(result.jacobian),
         "closed_form": _closed(result.closed_form, latex),
         "check": verdict_json(result.check),
+    }
+    return out | _jacobian_matrix(result, latex) | direction_json(result, latex)
+
+
+def direction_json(result: Any, latex: bool = False) -> dict[str, Any]:
+    """--direction: ``{"direction": {"along": {name: V}, "value": V,
+    "closed_form": S | null}}`` (J v), or nothing."""
+    d = result.direction
+    if d is None:
+        return {}
+    form = None
+    if d.closed_form is not None:
+        form = _closed({"v": np.asarray(d.closed_form, dtype=object)}, latex)["v"]
+    return {
+        "direction": {
+            "along": jsonable(d.along),
+            "value": jsonable(d.value),
+            "closed_form": form,
+        }
+    }
+
+
+def _jacobian_matrix(result: JacobianResult, latex: bool) -> dict[str, Any]:
+    """Over scalar variables, also one matrix: rows the output's elements (in C
+    order), columns the variables."""
+    if not result.scalar_variables:
+        return {}
+    forms = result.matrix(closed=True)
+    return {
+        "matrix": {
+            "columns": list(result.jacobian),
+            "values": jsonable(result.matrix()),
+            "closed_form": None if forms is None else _closed({"m": forms}, latex)["m"],
+        }
     }
 
 

@@ -27,49 +27,85 @@ class ClosedForm:
     nth: Any = None
     nth_at: Any = None
     flat_at: np.ndarray | None = None  # the derivative under check, as floats
+    # Per entry of flat_at: "finite", or "undefined" where the closed form is
+    # not a finite real number at the point even when evaluated exactly (inf,
+    # nan, complex), or "unknown" where it could not be evaluated.
+    flat_state: np.ndarray | None = None
+    # Where the engine's value is not finite: "finite" if the closed form's
+    # value is (exactly), "undefined" if not either, "unknown"; None otherwise.
+    value_state: str | None = None
+    value_exact: np.ndarray | None = None  # the exact value there, as floats
+    # |float64 - exact| of the closed form where it was evaluated exactly: how
+    # much rounding this point's arithmetic suffers (cancellation)
+    rounding: np.ndarray | None = None
+    function: Any = None  # the scalar differentiated (SymPy), for on_boundary
+    point: dict | None = None  # its symbols' values
 
 
-def closed_form(problem: Problem, seed: Any, order: int, tol) -> ClosedForm:
-    """Derive the closed forms; a SymPy failure or timeout is a stated skip."""
+def closed_form(
+    problem: Problem, seed: Any, order: int, tol, engine: Any = None
+) -> ClosedForm:
+    """Derive the closed forms; a SymPy failure or timeout is a stated skip.
+
+    ``engine`` (its value and flat derivative) says where an exact evaluation
+    is needed besides where the closed form's floats are not finite."""
     from diffcli.expr import symbolic as S
 
     shapes = {n: problem.shape_of(n) for n in problem.wrt}
     count = sum(int(np.prod(s)) for s in shapes.values())
     if count > tol.sym_max_elements:
-        return ClosedForm(
+        failed = ClosedForm(
             False,
             f"{count} variable elements is over the symbolic "
             f"limit of {tol.sym_max_elements}",
         )
-    try:
-        with S.time_limit(tol.sym_timeout):
-            return _derive(problem, seed, order, shapes, tol.simplify)
-    except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
-        return ClosedForm(False, str(err))
-    except (
-        DiffcliError,
-        ArithmeticError,
-        TypeError,
-        ValueError,
-        RecursionError,
-    ) as err:
-        return ClosedForm(False, f"SymPy could not derive it: {err}")
+    else:
+        try:
+            with S.time_limit(tol.sym_timeout):
+                return _derive(problem, seed, order, shapes, tol, engine)
+        except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
+            failed = ClosedForm(False, str(err))
+        except (
+            DiffcliError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            RecursionError,
+        ) as err:
+            failed = ClosedForm(False, f"SymPy could not derive it: {err}")
+    if _needs_value_state(engine) and problem.tree is not None:
+        _value_state(S, problem, failed, engine.value, None)  # no closed form needed
+    return failed
+
+
+def _needs_value_state(engine: Any) -> bool:
+    """Whether the engine's value or derivative is not finite somewhere."""
+    return engine is not None and not (
+        np.all(np.isfinite(engine.value)) and np.all(np.isfinite(engine.flat))
+    )
 
 
 def _derive(
-    problem: Problem, seed: Any, order: int, shapes: dict, simplify: bool = True
+    problem: Problem,
+    seed: Any,
+    order: int,
+    shapes: dict,
+    tol: Any,
+    engine: Any = None,
 ) -> ClosedForm:
     from diffcli.expr import symbolic as S
 
     sp = S.sympy()
     symbols = {n: S.symbols_for(n, s) for n, s in shapes.items()}
     constants = {n: S.obj(v) for n, v in problem.fixed.items()}
+    held = S.held_constants() if problem.numeric else {}
     if problem.function is not None:
         value, frozen = _replay(problem, symbols), {}
     else:
         value, frozen = S.evaluate_symbolic(
-            problem.tree, {**constants, **symbols}, problem.text
+            problem.tree, {**constants, **symbols}, problem.text, held or None
         )
+    exact_constants = {held["pi"]: sp.pi, held["e"]: sp.E} if held else {}
     if isinstance(seed, str):
         seed = np.ones(value.shape)
     if seed is not None:
@@ -79,22 +115,54 @@ def _derive(
     else:
         raise DiffcliError(f"the value has shape {value.shape}, not a scalar")
     f = sp.sympify(f)
-    result = ClosedForm(True, value=value)
-    result.gradient = S.tidy_all(
-        {n: S.gradient(f, symbols[n], frozen) for n in symbols}, simplify
-    )
     names = list(symbols)
+    # Differentiated with detach's placeholders in place, so that a detached
+    # value stays constant at every order; put back only in the results.
+    raw = {n: S.gradient(f, symbols[n], {}) for n in names}
+    result = ClosedForm(True, value=_thaw(value, frozen), function=f)
     if order == 2:
         result.hessian = {
-            a: {b: _jac(result.gradient[a], symbols[b]) for b in names} for a in names
+            a: {b: _thaw(_jac(raw[a], symbols[b]), frozen) for b in names}
+            for a in names
         }
     elif order > 2:
-        d = result.gradient[names[0]].reshape(())[()]
+        d = raw[names[0]].reshape(())[()]
         for _ in range(order - 1):
-            d = sp.diff(d, symbols[names[0]].reshape(())[()])
-        result.nth = S.obj(d)
-    _at_point(problem, result, symbols, names, order)
+            d = S.diff(d, symbols[names[0]].reshape(())[()])
+        result.nth = _thaw(S.obj(d), frozen)
+    derived = {n: _thaw(raw[n], frozen) for n in names}
+    point = {
+        s: float(problem.point[n][i])
+        for n in names
+        if n in problem.point
+        for s, i in zip(symbols[n].ravel(), np.ndindex(symbols[n].shape), strict=True)
+    }
+    point |= {held[c]: S.HELD_VALUES[c] for c in held}
+    shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
+    result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
+    result.point = point
+    _at_point(problem, result, derived, symbols, names, order, tol, engine, point)
+    # evaluated with float64's pi and e; shown with SymPy's
+    result.value = _thaw(result.value, exact_constants)
+    if result.hessian:
+        result.hessian = {
+            a: {b: _thaw(h, exact_constants) for b, h in row.items()}
+            for a, row in result.hessian.items()
+        }
+    if result.nth is not None:
+        result.nth = _thaw(result.nth, exact_constants)
     return result
+
+
+def _thaw(forms: np.ndarray, frozen: dict) -> np.ndarray:
+    """Detached placeholders replaced by the values they stand for."""
+    if not frozen:
+        return forms
+    out = np.empty(np.shape(forms), dtype=object)
+    for i in np.ndindex(out.shape):
+        e = forms[i]
+        out[i] = e.xreplace(frozen) if hasattr(e, "xreplace") else e
+    return out
 
 
 def _replay(problem: Problem, symbols: dict) -> np.ndarray:
@@ -109,21 +177,30 @@ def _replay(problem: Problem, symbols: dict) -> np.ndarray:
 def _jac(grad: np.ndarray, wrt: np.ndarray) -> np.ndarray:
     from diffcli.expr import symbolic as S
 
-    sp = S.sympy()
     out = np.empty(grad.shape + wrt.shape, dtype=object)
     for i in np.ndindex(grad.shape):
         for j in np.ndindex(wrt.shape):
-            out[i + j] = sp.diff(grad[i], wrt[j])
+            out[i + j] = S.diff(grad[i], wrt[j])
     return out
 
 
 def _at_point(
-    problem: Problem, result: ClosedForm, symbols: dict, names: list, order: int
+    problem: Problem,
+    result: ClosedForm,
+    derived: dict,
+    symbols: dict,
+    names: list,
+    order: int,
+    tol: Any,
+    engine: Any = None,
+    point: dict | None = None,
 ) -> None:
-    """Evaluate every closed form at the point: lambdified when all is numeric."""
+    """Evaluate every closed form at the point: lambdified when all is numeric,
+    exactly where the floats are not finite, or the engine's are not, or the
+    two disagree (cancellation can spoil the closed form's floats too)."""
     from diffcli.expr import symbolic as S
 
-    groups: list[np.ndarray] = [result.gradient[n] for n in names]
+    groups: list[np.ndarray] = [derived[n] for n in names]
     if result.hessian:
         groups += [result.hessian[a][b] for a in names for b in names]
     if result.nth is not None:
@@ -131,20 +208,9 @@ def _at_point(
     exprs = [e for g in groups for e in g.ravel()]
     args = [s for n in names for s in symbols[n].ravel()]
     if problem.numeric:
-        fn = S.evaluator(args, exprs)
-        values = [
-            problem.point[n][i]
-            for n in names
-            for i in np.ndindex(problem.point[n].shape)
-        ]
-        with np.errstate(all="ignore"):
-            flat = np.array(
-                [
-                    complex(v).real if np.iscomplexobj(v) else float(v)
-                    for v in fn(*values)
-                ],
-                dtype=np.float64,
-            )
+        args = list(point)  # the variables' symbols, then pi and e if held
+        values = list(point.values())
+        flat = _numbers(S, args, exprs, values)
         out = [flat[k : k + g.size].reshape(g.shape) for k, g in _offsets(groups)]
     else:
         subs = {
@@ -167,15 +233,174 @@ def _at_point(
         result.hessian_at = {a: {b: rest.pop(0) for b in names} for a in names}
     if result.nth is not None:
         result.nth_at = rest.pop(0)
-    if flat is not None:
-        if order == 1:
-            result.flat_at = np.concatenate([o.ravel() for o in out[: len(names)]])
-        elif order == 2:
-            result.flat_at = np.concatenate(
-                [result.hessian_at[a][b].ravel() for a in names for b in names]
+    if flat is None:
+        return
+    # a view of flat (the groups in order): exact values written here show
+    under_check = [derived[n] for n in names]
+    start = 0
+    if order == 2:
+        start = sum(g.size for g in under_check)
+        under_check = [result.hessian[a][b] for a in names for b in names]
+    elif order > 2:
+        start = sum(g.size for g in under_check)
+        under_check = [result.nth]
+    result.flat_at = flat[start : start + sum(g.size for g in under_check)]
+    point = dict(zip(args, values, strict=True))
+    forms = [e for g in under_check for e in g.ravel()]
+    floats = result.flat_at.copy()
+    suspect = ~np.isfinite(floats)
+    result.flat_state = np.where(suspect, "unknown", "finite").astype(object)
+    if engine is not None and engine.flat.shape == suspect.shape:
+        with np.errstate(all="ignore"):
+            suspect |= ~np.isfinite(engine.flat) | ~np.isclose(
+                engine.flat, floats, rtol=tol.sym_rtol, atol=tol.sym_atol
             )
-        else:
-            result.flat_at = np.asarray(result.nth_at, dtype=np.float64).ravel()
+    exact_at = _exact_budget(point)
+    result.rounding = np.zeros(floats.shape)
+    for k in np.flatnonzero(suspect)[:EXACT_MAX]:
+        exact = exact_at(forms[k])
+        if exact is not None:
+            real = _real(exact)
+            result.flat_at[k] = real
+            result.flat_state[k] = "finite" if np.isfinite(real) else "undefined"
+            if np.isfinite(real) and np.isfinite(floats[k]):
+                result.rounding[k] = abs(floats[k] - real)
+    if _needs_value_state(engine):
+        _value_state(S, problem, result, engine.value, exact_at)
+
+
+EXACT_MAX = 64  # entries evaluated exactly, at most (each may take a while)
+EXACT_SECONDS = 2.0  # for all of them: the rest stay unknown
+
+
+def _exact_budget(point: dict) -> Any:
+    """exact() at the point, sharing EXACT_SECONDS among all its calls."""
+    import time
+
+    from diffcli.expr.exact import exact
+
+    deadline = time.monotonic() + EXACT_SECONDS
+
+    def exact_at(expr: Any) -> complex | None:
+        left = deadline - time.monotonic()
+        return exact(expr, point, left) if left > 0.01 else None
+
+    return exact_at
+
+
+def _numbers(S: Any, args: list, exprs: list, values: list) -> np.ndarray:
+    """The closed forms at the point as floats (nan where complex: not real);
+    one by one, exactly, if they cannot be lambdified together."""
+    try:
+        fn = S.evaluator(args, exprs)
+        with np.errstate(all="ignore"):
+            numbers = fn(*values)
+    except (
+        ArithmeticError,
+        LookupError,
+        NameError,
+        NotImplementedError,
+        TypeError,
+        ValueError,
+    ):
+        exact_at = _exact_budget(dict(zip(args, values, strict=True)))
+        numbers = [exact_at(e) for e in exprs]
+        numbers = [np.nan if v is None else v for v in numbers]
+    return np.array([_real(complex(v)) for v in numbers], dtype=np.float64)
+
+
+def _real(value: complex) -> float:
+    """A real number, or nan for one with an imaginary part (not real here)."""
+    scale = max(1.0, abs(value.real)) if np.isfinite(value.real) else 1.0
+    return value.real if abs(value.imag) <= 1e-12 * scale else np.nan
+
+
+def _value_state(
+    S: Any, problem: Problem, result: ClosedForm, engine_value: Any, exact_at: Any
+) -> None:
+    """Whether the function is real and finite at the point, computed exactly
+    step by step (sqrt(-1)**2 is not, though SymPy's closed form reads -1)."""
+    if problem.tree is not None:
+        from diffcli.expr.exact import exact_value
+
+        found = exact_value(
+            problem.tree, {**problem.fixed, **problem.point}, EXACT_SECONDS
+        )
+        if found is None:
+            result.value_state = "unknown"
+            return
+        values, real = found
+        exact = np.array([_real(v) for v in values.ravel()]).reshape(values.shape)
+        result.value_exact = exact
+        finite = real and np.all(np.isfinite(exact))
+        result.value_state = (
+            "finite" if finite and _real_around(problem) else "undefined"
+        )
+        return
+    # --func: the replayed graph's value, exactly where the engine's is not finite
+    value = np.asarray(result.value, dtype=object)
+    if value.size != np.size(engine_value):
+        return
+    exact = np.full(value.size, np.nan)
+    states = ["finite"]
+    bad = np.flatnonzero(~np.isfinite(np.asarray(engine_value, dtype=np.float64)))
+    for k in bad[:EXACT_MAX]:
+        v = exact_at(value.ravel()[k])
+        exact[k] = np.nan if v is None else _real(v)
+        finite = "finite" if np.isfinite(exact[k]) else "undefined"
+        states.append("unknown" if v is None else finite)
+    result.value_exact = exact.reshape(value.shape)
+    result.value_state = next(
+        s for s in ("undefined", "unknown", "finite") if s in states
+    )
+
+
+def tied(sym: ClosedForm) -> set[str]:
+    """The variables (element labels) in comparisons tied at the point: a
+    boundary between branches (where, clamp, max, abs, ...) that finite
+    differences see both sides of, while the engine (and PyTorch) takes one
+    branch, or shares the gradient."""
+    from diffcli.expr import symbolic as S
+
+    sp = S.sympy()
+    f, point = sym.function, sym.point or {}
+    if f is None or not isinstance(f, sp.Basic) or not f.free_symbols <= set(point):
+        return set()
+    from sympy.core.relational import Relational
+
+    sides = [r.lhs - r.rhs for r in f.atoms(Relational)]
+    sides += [a.args[0] for a in f.atoms(sp.Abs, sp.sign, sp.Heaviside)]
+    sides += [a - b for m in f.atoms(sp.Max, sp.Min) for a in m.args for b in m.args]
+    sides = [d for d in sides if d.free_symbols and d != 0]
+    if not sides:
+        return set()
+    try:
+        with S.time_limit(1.0):
+            values = S.evaluator(list(point), sides)(*point.values())
+    except Exception:  # no way to tell: no tie
+        return set()
+    names: set[str] = set()
+    for d, v in zip(sides, values, strict=True):
+        if np.asarray(v, dtype=complex) == 0:
+            names |= {s.name for s in d.free_symbols}
+    return names
+
+
+def _real_around(problem: Problem) -> bool:
+    """Whether the function stays real just beside the point, both ways
+    ((-1)**v is real at v = 1 only, so it has no derivative there)."""
+    from diffcli.expr.exact import exact_value
+
+    for sign in (1.0, -1.0):
+        moved = {
+            n: v + sign * 1e-9 * np.maximum(1.0, np.abs(v))
+            for n, v in problem.point.items()
+            if n in problem.wrt
+        }
+        found = exact_value(problem.tree, {**problem.fixed, **moved}, EXACT_SECONDS)
+        if found is not None and not found[1]:
+            return False
+    return True
 
 
 def _offsets(groups: list[np.ndarray]):

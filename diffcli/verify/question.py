@@ -101,7 +101,7 @@ def to_value(name: str, value: Any) -> np.ndarray:
     return array
 
 
-def _pairs(values: Values | None) -> list[tuple[str, Any]]:
+def value_pairs(values: Values | None) -> list[tuple[str, Any]]:
     if values is None:
         return []
     return list(values.items()) if isinstance(values, Mapping) else list(values)
@@ -112,17 +112,28 @@ def prepare(
     at: Values | None = None,
     let: Values | None = None,
     wrt: Iterable[str] | None = None,
+    strict: bool = False,
 ) -> Problem:
-    """Parse and check everything before any work: all errors come out here."""
+    """Parse and check everything before any work: all errors come out here.
+
+    Without ``wrt`` the variables are the names given a value with ``at``, or
+    with no values at all every free name (a symbolic gradient).  ``strict``
+    (the command line): a value for a name the expression does not use is an
+    error.
+    """
     tree = P.parse(text)
     point, constants = {}, {}
-    for target, pairs in ((point, _pairs(at)), (constants, _pairs(let))):
+    for target, pairs in ((point, value_pairs(at)), (constants, value_pairs(let))):
         for name, value in pairs:
             if name in point or name in constants:
                 raise ExprError(f"'{name}' is given a value twice")
             target[name] = to_value(name, value)
     names = P.free_names(tree)
-    wrt = list(point) if wrt is None else list(dict.fromkeys(wrt))
+    if strict:
+        check_used([*point, *constants], names, text)
+    if wrt is None:
+        wrt = list(point) if point else [n for n in names if n not in constants]
+    wrt = list(dict.fromkeys(wrt))
     for name in wrt:
         if name in constants:
             raise ExprError(
@@ -135,6 +146,21 @@ def prepare(
     return Problem(text, tree, point, constants, wrt, free)
 
 
+def check_used(given: Iterable[str], names: Iterable[str], text: str) -> None:
+    """A value for a name the expression does not use is a mistake: a typo, or
+    the wrong expression.  Said with the closest name it does use."""
+    import difflib
+
+    names = list(names)
+    for name in given:
+        if name in names:
+            continue
+        missing = [n for n in names if n not in given] or names
+        close = difflib.get_close_matches(name, missing, 1, cutoff=0.0)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ExprError(f"'{name}' is given a value but '{text}' does not use it{hint}")
+
+
 def prepare_function(
     function: Callable[..., Any],
     label: str,
@@ -144,8 +170,8 @@ def prepare_function(
     """A Problem whose value comes from Python code written with diffcli's API."""
     import inspect
 
-    point = {n: to_value(n, v) for n, v in _pairs(at)}
-    constants = {n: to_value(n, v) for n, v in _pairs(let)}
+    point = {n: to_value(n, v) for n, v in value_pairs(at)}
+    constants = {n: to_value(n, v) for n, v in value_pairs(let)}
     params = inspect.signature(function).parameters
     for name, param in params.items():
         given = name in point or name in constants

@@ -7,15 +7,29 @@ central finite differences of the forward pass.  Everything here returns data
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from diffcli.errors import ExprError
+from diffcli.expr import parser as P
+from diffcli.verify import held
+from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
-from diffcli.verify.closed_form import ClosedForm, closed_form
-from diffcli.verify.question import Problem, Values, prepare, prepare_function
+from diffcli.verify.closed_form import closed_form
+from diffcli.verify.directional import Directional
+from diffcli.verify.directional import along as along  # re-exported
+from diffcli.verify.judge import Comparison as Comparison  # re-exported
+from diffcli.verify.judge import Verdict, combine, compare, judge
+from diffcli.verify.question import (
+    Problem,
+    Values,
+    check_used,
+    prepare,
+    prepare_function,
+)
 
 
 @dataclass(frozen=True)
@@ -31,16 +45,11 @@ class Tolerances:
     fd_max_elements: int = 2000
     simplify: bool = True  # tidy the closed forms for display; batch never shows them
 
-
-@dataclass
-class Verdict:
-    status: str  # "ok" | "mismatch" | "skipped"
-    symbolic_max_abs_err: float | None = None
-    fd_max_abs_err: float | None = None
-    reason: str | None = None
-    notes: list[str] = field(default_factory=list)
-    symbolic_max_rel_err: float | None = None  # |a - b| / max(|a|, |b|)
-    fd_max_rel_err: float | None = None
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol", "sym_rtol", "sym_atol"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ExprError(f"{name} must be a finite number >= 0, got {value}")
 
 
 @dataclass
@@ -65,6 +74,7 @@ class GradResult:
     nth_closed_form: Any = None
     symbolic_value: Any = None
     variable_checks: dict[str, str] = field(default_factory=dict)  # table rows
+    direction: Directional | None = None  # --direction: the gradient along it
 
 
 @dataclass
@@ -99,6 +109,12 @@ def grad_problem(
 ) -> GradResult:
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
+    if not problem.wrt and not problem.free:
+        fixed = ", ".join(problem.constants)
+        why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""
+        raise ExprError(
+            f"nothing to differentiate: '{problem.text}' has no variables{why}"
+        )
     if order > 2 and (len(problem.wrt) != 1 or problem.shape_of(problem.wrt[0])):
         raise ExprError(
             f"order {order} needs exactly one scalar variable; "
@@ -108,15 +124,8 @@ def grad_problem(
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
     if check and engine:
-        fd = (
-            W.FiniteDifferences(
-                False,
-                "the expression uses detach(), which finite differences cannot see",
-            )
-            if _uses_detach(problem)
-            else W.finite_differences(problem, engine, order, tol)
-        )
-    sym = closed_form(problem, seed_array, order, tol) if check else None
+        fd = held.finite_differences(problem, engine, order, tol)
+    sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
     derivatives = engine.derivatives if engine else {}
     result = GradResult(
@@ -142,14 +151,6 @@ def grad_problem(
     )
     result.variable_checks = variable_checks(result, tol)
     return result
-
-
-def _uses_detach(problem: Problem) -> bool:
-    from diffcli.expr.tree import Call, walk
-
-    if problem.tree is None:
-        return False
-    return any(isinstance(n, Call) and n.func == "detach" for n in walk(problem.tree))
 
 
 def grad_function(
@@ -179,6 +180,22 @@ class JacobianResult:
     jacobian: dict[str, np.ndarray]
     closed_form: dict[str, np.ndarray] | None
     check: Verdict
+    direction: Directional | None = None  # --direction: the Jacobian along it
+
+    @property
+    def scalar_variables(self) -> bool:
+        """Every variable a scalar: the Jacobian is one matrix."""
+        shape = np.shape(self.value)
+        return bool(self.jacobian) and all(
+            np.shape(b) == shape for b in self.jacobian.values()
+        )
+
+    def matrix(self, closed: bool = False) -> np.ndarray | None:
+        """Scalar variables: outputs (flattened) x variables, in wrt order."""
+        blocks = self.closed_form if closed else self.jacobian
+        if blocks is None:
+            return None
+        return np.stack([np.ravel(blocks[n]) for n in self.jacobian], axis=1)
 
 
 def jacobian(
@@ -188,9 +205,10 @@ def jacobian(
     wrt: list[str] | None = None,
     check: bool = True,
     tol: Tolerances = Tolerances(),
+    strict: bool = False,
 ) -> JacobianResult:
     """One vector-Jacobian product per output element, each cross-checked."""
-    problem = prepare(text, at, let, wrt)
+    problem = prepare(text, at, let, wrt, strict)
     if not problem.numeric:
         raise ExprError(
             "the Jacobian needs a value for every name; missing: "
@@ -229,9 +247,15 @@ def grad_many(
     seed: Any = None,
     check: bool = True,
     tol: Tolerances = Tolerances(),
+    strict: bool = False,
 ) -> MultiResult:
     """``autograd.grad([y1, y2], xs)``: each output's gradient and their sum."""
-    results = [grad(t, at, let, wrt, seed, 1, check, tol) for t in texts]
+    problems = [prepare(t, at, let, wrt) for t in texts]
+    if strict:  # each value used by some expression
+        used = {n for p in problems for n in P.free_names(p.tree)}
+        first = problems[0]
+        check_used([*first.point, *first.constants], used, ", ".join(texts))
+    results = [grad_problem(p, seed, 1, check, tol) for p in problems]
     names = list(dict.fromkeys(n for r in results for n in r.wrt))
     total: dict[str, np.ndarray | None] = {}
     for name in names:
@@ -241,41 +265,6 @@ def grad_many(
     return MultiResult(results, total, combine([r.check for r in results]))
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """How far ``got`` is from ``want``, entry by entry."""
-
-    off: np.ndarray  # outside the tolerance
-    abs_err: np.ndarray  # |got - want|
-    rel_err: np.ndarray  # |got - want| / max(|got|, |want|); 0 where both are 0
-
-    @property
-    def agree(self) -> bool:
-        return not self.off.any()
-
-    def max_err(self, relative: bool = False) -> float:
-        """The largest finite difference (nan and inf entries say nothing)."""
-        errors = self.rel_err if relative else self.abs_err
-        errors = errors[np.isfinite(errors)]
-        return float(errors.max()) if errors.size else 0.0
-
-    def differ(self, k: int) -> str:
-        """Entry ``k``'s absolute and relative difference, for a reason."""
-        return f"abs diff {self.abs_err[k]:.3g}, rel diff {self.rel_err[k]:.3g}"
-
-
-def compare(got: Any, want: Any, rtol: float, atol: float) -> Comparison:
-    """The one judge of agreement: an entry agrees when it equals ``want``'s or
-    is within ``atol + rtol * |want|`` (nan agrees with nan)."""
-    got, want = np.asarray(got), np.asarray(want)
-    with np.errstate(all="ignore"):
-        close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
-        abs_err = np.abs(got - want)
-        scale = np.maximum(np.abs(got), np.abs(want))
-        rel_err = np.where(scale > 0, abs_err / np.where(scale > 0, scale, 1), 0.0)
-        return Comparison(~(close | (got == want)), abs_err, rel_err)
-
-
 def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
     """Each variable's status in the gradient table: the overall one, narrowed
     down on a mismatch (or for a Hessian, whose verdict is not about the
@@ -283,6 +272,20 @@ def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
     overall = result.check.status
     if overall == "skipped" or (overall == "ok" and result.order == 1):
         return dict.fromkeys(result.wrt, overall)
+    entries = result.check.entries
+    if result.order == 1 and (entries or overall in NF.SPECIAL):
+        rank = ("mismatch", *NF.SPECIAL, "ok")
+        return {
+            name: min(
+                (
+                    entries.get(label, "ok" if entries else overall)
+                    for label in W.element_labels(name, result.point[name].shape)
+                ),
+                key=rank.index,
+                default=overall,
+            )
+            for name in result.wrt
+        }
     witnesses = [
         (result.closed_form_at_point or {}, tol.sym_rtol, tol.sym_atol),
         (result.finite_differences or {}, tol.rtol, tol.atol),
@@ -298,123 +301,6 @@ def variable_checks(result: GradResult, tol: Tolerances) -> dict[str, str]:
             and np.asarray(values[name]).dtype != object
         ]
         checks[name] = overall if not agree else "ok" if all(agree) else "mismatch"
+        if engine is not None and not np.all(np.isfinite(engine)):
+            checks[name] = overall if overall in NF.SPECIAL else "non-finite"
     return checks
-
-
-def judge(
-    problem: Problem,
-    engine: W.Engine | None,
-    sym: ClosedForm | None,
-    fd: W.FiniteDifferences | None,
-    tol: Tolerances,
-    check: bool,
-) -> Verdict:
-    """Compare the engine with each available witness, excusing kinks."""
-    if not check:
-        return Verdict("skipped", reason="checks turned off")
-    if engine is None:
-        missing = problem.missing
-        return Verdict(
-            "skipped",
-            reason=f"{', '.join(missing)} "
-            f"{'has' if len(missing) == 1 else 'have'} no value: "
-            "the result is symbolic",
-        )
-    e, labels, notes = engine.flat, engine.labels, []
-    bad = np.zeros(e.shape, dtype=bool)
-    kinks = np.zeros(e.shape, dtype=bool)
-    verdict = Verdict("ok", notes=notes)
-    witnesses = 0
-    if fd is not None and fd.ok:
-        witnesses += 1
-        c = compare(e, fd.flat, tol.rtol, tol.atol)
-        verdict.fd_max_abs_err = c.max_err()
-        verdict.fd_max_rel_err = c.max_err(relative=True)
-        off = c.off
-        if fd.noise is not None:  # differences cannot see below their rounding
-            coarse = off & (c.abs_err <= fd.noise)
-            off = off & ~coarse
-            if coarse.any():
-                k = int(np.argmax(np.where(coarse, fd.noise, -np.inf)))
-                where = ", ".join(labels[j] for j in np.flatnonzero(coarse)[:3])
-                more = " ..." if coarse.sum() > 3 else ""
-                notes.append(
-                    f"finite differences differ at {where}{more} only within their "
-                    f"rounding (up to ±{fd.noise[k]:.3g}): a large value, a small "
-                    "slope"
-                )
-        # nan differences witness nothing (sqrt at 0: engine inf, closed form inf)
-        unreliable = np.isnan(fd.flat) | (~np.isfinite(fd.flat) & np.isfinite(e))
-        if fd.kinks is not None:
-            inside = (np.minimum(fd.left, fd.right) - tol.atol <= e) & (
-                e <= np.maximum(fd.left, fd.right) + tol.atol
-            )
-            kinks = fd.kinks & inside
-        for k in np.flatnonzero(kinks):  # even where all agree: say so
-            notes.append(
-                f"{labels[k]} is at a kink (one-sided slopes "
-                f"{fd.left[k]:.6g} and {fd.right[k]:.6g}); the engine "
-                f"takes {e[k]:.6g}, PyTorch's choice"
-            )
-        for k in np.flatnonzero(unreliable):
-            notes.append(f"finite differences are not finite at {labels[k]}")
-        bad |= off & ~kinks & ~unreliable
-        if (off & ~kinks & ~unreliable).any():
-            k = int(np.flatnonzero(off & ~kinks & ~unreliable)[0])
-            verdict.reason = (
-                f"finite differences disagree at {labels[k]}: engine "
-                f"{e[k]:.10g}, finite differences {fd.flat[k]:.10g} "
-                f"({c.differ(k)})"
-            )
-    elif fd is not None:
-        notes.append(f"finite differences skipped: {fd.reason}")
-    if sym is not None and sym.ok and sym.flat_at is not None:
-        witnesses += 1
-        c = compare(e, sym.flat_at, tol.sym_rtol, tol.sym_atol)
-        verdict.symbolic_max_abs_err = c.max_err()
-        verdict.symbolic_max_rel_err = c.max_err(relative=True)
-        off = c.off
-        for k in np.flatnonzero(off & kinks):
-            notes.append(
-                f"the closed form takes {sym.flat_at[k]:.6g} at the kink in {labels[k]}"
-            )
-        if (off & ~kinks).any():
-            k = int(np.flatnonzero(off & ~kinks)[0])
-            said = (
-                f"the closed form disagrees at {labels[k]}: engine "
-                f"{e[k]:.15g}, closed form {sym.flat_at[k]:.15g} "
-                f"({c.differ(k)})"
-            )  # after the finite differences' reason, if both disagree
-            verdict.reason = f"{verdict.reason}; {said}" if verdict.reason else said
-        bad |= off & ~kinks
-    elif sym is not None:
-        notes.append(f"closed form skipped: {sym.reason}")
-    nonfinite = [labels[k] for k in np.flatnonzero(~np.isfinite(e))]
-    if nonfinite or not np.all(np.isfinite(engine.value)):
-        notes.append("non-finite values: " + ", ".join(nonfinite or ["the value"]))
-    if bad.any():
-        verdict.status = "mismatch"
-    elif not witnesses:
-        verdict.status = "skipped"
-        verdict.reason = "; ".join(notes) or "no witness could run"
-    return verdict
-
-
-def combine(verdicts: list[Verdict]) -> Verdict:
-    """The verdict of several: a mismatch anywhere wins, then ok, then skipped."""
-    for status in ("mismatch", "ok", "skipped"):
-        hits = [v for v in verdicts if v.status == status]
-        if hits:
-            errs = lambda key: [
-                getattr(v, key) for v in verdicts if getattr(v, key) is not None
-            ]
-            return Verdict(
-                status,
-                max(errs("symbolic_max_abs_err"), default=None),
-                max(errs("fd_max_abs_err"), default=None),
-                hits[0].reason,
-                [n for v in verdicts for n in v.notes],
-                max(errs("symbolic_max_rel_err"), default=None),
-                max(errs("fd_max_rel_err"), default=None),
-            )
-    return Verdict("skipped", reason="nothing to check")

@@ -16,6 +16,7 @@ from diffcli.engine import autograd as autograd
 from diffcli.engine import finite_differences as FD
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
+from diffcli.verify import steps
 from diffcli.verify.question import NonScalarOutput, Problem, to_value
 
 # --- the engine -------------------------------------------------------------
@@ -179,6 +180,7 @@ class FiniteDifferences:
     left: np.ndarray | None = None
     right: np.ndarray | None = None
     noise: np.ndarray | None = None  # rounding noise (finite_differences.Differences)
+    unreliable: np.ndarray | None = None  # no step settles here: no vote (steps.py)
 
 
 def finite_differences(
@@ -199,7 +201,8 @@ def finite_differences(
 
     def scalar():
         out, _ = evaluate_at(problem, moved, grad_mode=False)
-        return float(np.sum(out._data * seed) if seed is not None else out._data)
+        data = out._data  # one element of any shape when there is no seed
+        return float(np.sum(data * seed) if seed is not None else data.reshape(()))
 
     if order == 1:
         f = scalar
@@ -209,7 +212,16 @@ def finite_differences(
         name = problem.wrt[0]
         f = lambda: _nth(problem, moved, name, order - 1)
     with np.errstate(all="ignore"):
-        return _result(FD.differences(f, list(moved.values())), point, order, tol)
+        result = _result(FD.differences(f, list(moved.values())), point, order, tol)
+    n = result.flat.size if order == 1 else size
+    where = [(k, ()) for k in range(n)]  # order 1: element k, the one output
+    if order == 2:  # entry (gradient i, perturbed j) in the flat block order
+        cells = _hessian_order(np.arange(size * size).reshape(size, size), point)
+        where = [(c % size, (c // size,)) for c in cells]
+    elif order > 2:
+        where = [(0, ())]
+    steps.recheck(result, f, list(moved.values()), eng.flat, where, tol.rtol, tol.atol)
+    return result
 
 
 def _result(d: FD.Differences, point: dict, order: int, tol) -> FiniteDifferences:

@@ -86,7 +86,8 @@ def validate(obj: dict) -> None:
         assert all(v is None or is_v(v) for v in obj["gradient"].values())
     elif "jacobian" in obj:
         base = {"expr", "point", "constants", "value", "jacobian"}
-        assert set(obj) == base | {"closed_form", "check"}
+        base |= {"closed_form", "check"}
+        assert base <= set(obj) <= base | {"matrix", "direction"}
         assert all(is_v(v) for v in obj["jacobian"].values())
         validate_check(obj["check"])
     elif "nodes" in obj:
@@ -103,23 +104,35 @@ def validate(obj: dict) -> None:
 def validate_grad(obj: dict) -> None:
     required = {"expr", "point", "value", "gradient", "closed_form"}
     required |= {"closed_form_at_point", "check"}
-    assert required <= set(obj) <= required | {"constants", "hessian", "nth_derivative"}
+    extras = {"constants", "hessian", "nth_derivative", "direction"}
+    extras |= {"hessian_closed_form", "nth_closed_form"}
+    assert required <= set(obj) <= required | extras
     assert isinstance(obj["expr"], str)
     assert all(is_v(v) for v in obj["point"].values())
     assert obj["value"] is None or is_v(obj["value"])
     assert all(v is None or is_v(v) for v in obj["gradient"].values())
     for key in ("closed_form", "closed_form_at_point"):
         assert obj[key] is None or all(is_s(v) for v in obj[key].values())
-    if "hessian" in obj:
+    if obj.get("hessian") is not None:
         assert all(is_v(v) for row in obj["hessian"].values() for v in row.values())
-    if "nth_derivative" in obj:
+    if obj.get("nth_derivative") is not None:
         assert is_v(obj["nth_derivative"])
+    for row in obj.get("hessian_closed_form", {}).values():
+        assert all(is_s(v) for v in row.values())
+    assert is_s(obj.get("nth_closed_form", ""))
     validate_check(obj["check"])
 
 
 def validate_check(check: dict) -> None:
     assert set(check) >= {"status", "symbolic_max_abs_err", "fd_max_abs_err", "reason"}
-    assert check["status"] in ("ok", "mismatch", "skipped")
+    assert check["status"] in (
+        "ok",
+        "mismatch",
+        "skipped",
+        "overflow",
+        "not-differentiable",
+        "non-finite",
+    )
     for key in ("symbolic_max_abs_err", "fd_max_abs_err"):
         assert check[key] is None or isinstance(check[key], float)
     assert check["reason"] is None or isinstance(check["reason"], str)
