@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine import special_math
 from diffcli.engine.graph_walk import tensor_inputs, topological
 from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import Tensor
@@ -438,7 +439,7 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
         reduced,
         # The module itself, not "numpy": the string makes SymPy run
         # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
-        modules=[{"Heaviside": _heaviside}, np],
+        modules=[{"Heaviside": _heaviside, **special_math.LAMBDIFY}, np],
         cse=lambda _: (pairs, reduced),
     )
 

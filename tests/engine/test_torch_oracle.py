@@ -62,12 +62,12 @@ def leaves(arrays):
     )
 
 
-def compare(fn, arrays, *, names=True, seed=0):
+def compare(fn, arrays, *, names=True, seed=0, rtol=1e-12):
     """Run ``fn(lib, *leaves)`` in both libraries; compare the output, then the
     gradients of sum(out * cotangent)."""
     ours_in, theirs_in = leaves(arrays)
     ours, theirs = fn(dc, *ours_in), fn(torch, *theirs_in)
-    same(ours, theirs, names=names)
+    same(ours, theirs, names=names, rtol=rtol)
     cot = np.random.default_rng(seed).standard_normal(ours.shape)
     ours.backward(dc.tensor(cot))
     theirs.backward(torch.tensor(cot))
@@ -75,7 +75,7 @@ def compare(fn, arrays, *, names=True, seed=0):
         if b.grad is None:
             assert a.grad is None or not a.grad.numpy().any()
         else:
-            same(a.grad, b.grad)
+            same(a.grad, b.grad, rtol=rtol)
 
 
 # --- random elementwise programs ----------------------------------------------

@@ -1,0 +1,17 @@
+"""The newer families of THE table keep their test rows in ``rows_*``
+modules (gradcheck rows, twin cases, expressions): test_table.py and
+test_twins.py take them from here, so that one family is one file of rows."""
+
+from __future__ import annotations
+
+import rows_special
+
+FAMILIES = [rows_special]
+
+
+def merged(table: str) -> dict:
+    """One of the row tables (UNARY, TWINS, ...) of every family, merged."""
+    out: dict = {}
+    for rows in FAMILIES:
+        out.update(getattr(rows, table))
+    return out

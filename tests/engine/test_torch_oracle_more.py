@@ -1,0 +1,139 @@
+"""PyTorch as the oracle for the newer families of THE table: values,
+gradients and grad_fn names on random inputs, then at kinks, poles and
+domain edges, where both must make the same choice (inf, nan, 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_torch_oracle import compare, leaves, name, torch_float64  # noqa: F401
+
+import diffcli as dc
+
+torch = pytest.importorskip("torch")
+NN = torch.nn.functional
+
+
+def unit(rng, shape):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def real(rng, shape):
+    return rng.uniform(-3, 3, shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.1, 4, shape)
+
+
+def offgrid(rng, shape):  # away from the integers and halves: rounding
+    return rng.integers(-8, 8, shape) * 0.5 + rng.uniform(0.05, 0.45, shape)
+
+
+def negative(rng, shape):  # between the poles of the gamma family
+    return -rng.integers(0, 4, shape) - rng.uniform(0.1, 0.9, shape)
+
+
+def theirs(torch_name: str):
+    """A function torch has elsewhere (torch.nn.functional) or not at all."""
+    return lambda m, *xs, **kw: (
+        getattr(m, torch_name.split(".")[-1])(*xs, **kw)
+        if m is dc
+        else eval(torch_name, {"torch": torch, "NN": NN})(*xs, **kw)
+    )
+
+
+# name: (fn(m, *xs), values of each input)
+ELEMENTWISE = {
+    **{
+        n: (lambda m, x, n=n: getattr(m, n)(x), unit)
+        for n in ("asin", "acos", "atanh", "erfinv")
+    },
+    **{
+        n: (lambda m, x, n=n: getattr(m, n)(x), real)
+        for n in ("atan", "sinh", "cosh", "asinh", "expm1", "exp2", "erf", "erfc")
+    },
+    **{
+        n: (lambda m, x, n=n: getattr(m, n)(x), positive)
+        for n in ("log10", "log2", "log1p", "rsqrt", "reciprocal", "lgamma")
+    },
+    "acosh": (lambda m, x: m.acosh(x + 1), positive),
+    "digamma": (lambda m, x: m.digamma(x), positive),
+    "lgamma_negative": (lambda m, x: m.lgamma(x), negative),
+    "digamma_negative": (lambda m, x: m.digamma(x), negative),
+    "polygamma1": (lambda m, x: m.polygamma(1, x), positive),
+    "polygamma3_negative": (lambda m, x: m.polygamma(3, x), negative),
+    "square": (lambda m, x: m.square(x), real),
+    "sec": (lambda m, x: m.sec(x) if m is dc else 1 / m.cos(x), real),
+    "cot": (lambda m, x: m.cot(x) if m is dc else 1 / m.tan(x), real),
+    "sinc": (lambda m, x: m.sinc(x), real),
+    "xlogy": (lambda m, x, y: m.xlogy(x, y), real, positive),
+    "hypot": (lambda m, x, y: m.hypot(x, y), real, real),
+    "fmod": (lambda m, x, y: m.fmod(x, y), real, positive),
+    "remainder": (lambda m, x, y: m.remainder(x, y), real, positive),
+    "fmod_scalar": (lambda m, x: m.fmod(x, 0.7), real),
+    **{
+        n: (lambda m, x, n=n: getattr(m, n)(x), offgrid)
+        for n in ("floor", "ceil", "trunc", "round", "frac")
+    },
+    "round_decimals": (lambda m, x: m.round(x, decimals=1), offgrid),
+}
+
+
+# PyTorch's trigamma (polygamma(1, x), digamma's gradient) is good to 5e-10
+# (ours to 1e-15, checked against the closed forms in test_special_math.py).
+LOOSE = {"digamma", "digamma_negative", "polygamma1"}
+
+
+@pytest.mark.parametrize("case", sorted(ELEMENTWISE))
+def test_elementwise(case):
+    fn, *values = ELEMENTWISE[case]
+    rng = np.random.default_rng(11)
+    rtol = 1e-9 if case in LOOSE else 1e-12
+    for shape in [(2, 3), (4,)]:
+        compare(fn, [v(rng, shape) for v in values], seed=shape[0], rtol=rtol)
+
+
+# --- edges: poles, domain boundaries, kinks --------------------------------------
+
+EDGES = {
+    "asin": (lambda m, x: m.asin(x), [1.0, -1.0, 0.0, 1.5]),
+    "acos": (lambda m, x: m.acos(x), [1.0, -1.0, 0.0]),
+    "acosh": (lambda m, x: m.acosh(x), [1.0, 2.0, 0.5]),
+    "atanh": (lambda m, x: m.atanh(x), [1.0, -1.0, 0.0, 2.0]),
+    "log1p": (lambda m, x: m.log1p(x), [-1.0, 0.0, -2.0]),
+    "log2": (lambda m, x: m.log2(x), [0.0, 4.0, -1.0]),
+    "rsqrt": (lambda m, x: m.rsqrt(x), [0.0, 4.0]),
+    "reciprocal": (lambda m, x: m.reciprocal(x), [0.0, -0.0, 4.0]),
+    "erfinv": (lambda m, x: m.erfinv(x), [1.0, -1.0, 0.0, 1.5]),
+    "lgamma": (lambda m, x: m.lgamma(x), [0.0, -1.0, 1.0, 2.0]),
+    "digamma": (lambda m, x: m.digamma(x), [0.0, 1.0, -2.5], 1e-9),
+    "polygamma": (lambda m, x: m.polygamma(2, x), [0.0, -1.0, 1.0]),
+    "sinc": (lambda m, x: m.sinc(x), [0.0, 1.0, -2.0, 0.5]),
+    "round_halves": (lambda m, x: m.round(x), [0.5, 1.5, 2.5, -0.5, -1.5]),
+    "frac": (lambda m, x: m.frac(x), [-1.5, 1.5, 2.0]),
+    "floor": (lambda m, x: m.floor(x), [1.0, -1.0, 0.0]),
+    "xlogy_zero": (
+        lambda m, x: m.xlogy(x * 0, m.tensor([0.0, -1.0, 2.0])) + m.xlogy(x, x),
+        [0.0, 1.0, 2.0],
+    ),
+    "hypot_origin": (lambda m, x: m.hypot(x, x * 0), [0.0, 3.0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGES))
+def test_edge(case):
+    fn, values, *tolerance = EDGES[case]
+    rtol = tolerance[0] if tolerance else 1e-14
+    with np.errstate(all="ignore"):
+        ours_in, theirs_in = leaves([np.array(values)])
+        ours, theirs = fn(dc, *ours_in), fn(torch, *theirs_in)
+        np.testing.assert_allclose(
+            ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-14, atol=0
+        )
+        assert name(ours) == name(theirs)
+        ours.sum().backward()
+        theirs.sum().backward()
+    np.testing.assert_allclose(
+        ours_in[0].grad.numpy(), theirs_in[0].grad.numpy(), rtol=rtol, atol=0
+    )
