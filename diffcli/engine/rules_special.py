@@ -30,6 +30,10 @@ def zeros(F, g):
 # --- forwards ----------------------------------------------------------------------
 
 
+def sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, np.negative(x)))
+
+
 def sinc(x):
     return np.sinc(x)
 

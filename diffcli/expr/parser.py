@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from diffcli.engine.primitive import Function
-from diffcli.engine.signature import BindError
+from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
@@ -29,6 +29,7 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     Name,
     Num,
     Slice,
+    Str,
     Unary,
     children,
     free_names,
@@ -167,9 +168,13 @@ class _Converter:
             for c in ast.iter_child_nodes(node):
                 stack.append((c, d + isinstance(c, ast.expr)))
 
-    def expr(self, node: ast.AST, cond: bool = False, kw: bool = False) -> Expr:
+    def expr(
+        self, node: ast.AST, cond: bool = False, kw: bool = False, text: bool = False
+    ) -> Expr:
         sp = self.span(node)
         if isinstance(node, ast.Constant):
+            if text and isinstance(node.value, str):
+                return Str(node.value, *sp)
             return self.number(node, sp, kw)
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS:
@@ -285,15 +290,18 @@ class _Converter:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise self.error(f"unknown function '{name}'{hint}", f)
         params = fn.signature.params
-        conds = [i for i, p in enumerate(params) if p.name == "condition"]
-        args = tuple(self.expr(a, i in conds) for i, a in enumerate(node.args))
+        positional = [p for p in params if not p.keyword_only]
+        args = tuple(
+            self.argument(a, _nth(positional, i)) for i, a in enumerate(node.args)
+        )
         kwargs: list[tuple[str, Expr]] = []
         for k in node.keywords:
             if k.arg is None:
                 raise self.error("'**' arguments are not supported", k)
             if any(k.arg == seen for seen, _ in kwargs):
                 raise self.error(f"{name}() got keyword '{k.arg}' twice", sp)
-            kwargs.append((k.arg, self.expr(k.value, kw=True)))
+            param = next((p for p in params if p.name == k.arg), None)
+            kwargs.append((k.arg, self.argument(k.value, param, kw=True)))
         try:
             bound = fn.signature.bind(args, dict(kwargs))
         except BindError as err:
@@ -302,6 +310,14 @@ class _Converter:
             ) from None
         self.check_call(name, fn, bound, sp)
         return Call(name, args, tuple(kwargs), *sp)
+
+    def argument(self, node: ast.AST, param: Param | None, kw: bool = False) -> Expr:
+        """An argument for ``param``: a condition may compare, a parameter of
+        kind str takes a string."""
+        if param is None:
+            return self.expr(node, kw=kw)
+        text = "str" in param.kind.split(" | ")
+        return self.expr(node, param.name == "condition", kw, text)
 
     def check_call(self, name: str, fn: Function, bound: dict, sp) -> None:
         """Arguments that must be constants of a kind, checked where typed."""
@@ -330,6 +346,14 @@ class _Converter:
                         raise self.error(msg, (d.col, d.end))
         if fn.primitive is not None and fn.primitive.name == "pow":
             self.check_exponent(bound["exponent"])
+
+
+def _nth(positional: list[Param], i: int) -> Param | None:
+    """The parameter the i-th positional argument binds to (a ``*`` one takes
+    the rest); None past the end (binding then says so)."""
+    if positional and positional[-1].variadic and i >= len(positional) - 1:
+        return positional[-1]
+    return positional[i] if i < len(positional) else None
 
 
 def parse(text: str) -> Expr:

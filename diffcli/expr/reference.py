@@ -19,6 +19,7 @@ from diffcli.errors import DiffcliError
 CATEGORIES = (
     "arithmetic",
     "elementwise",
+    "activation",
     "reduction",
     "linear algebra",
     "shape",
@@ -28,7 +29,7 @@ CATEGORIES = (
 )
 # Arguments to show a derivative at: scalars for elementwise functions,
 # a 2-vector for the rest (x[0], x[1] name its entries).
-_SCALAR_KINDS = ("arithmetic", "elementwise")
+_SCALAR_KINDS = ("arithmetic", "elementwise", "activation")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,16 @@ class Num(_Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Str(_Node):
+    """A string: only as the argument of a parameter of kind str
+    (``gelu(x, approximate='tanh')``, ``norm(A, 'fro')``)."""
+
+    value: str
+    col: int = _span()
+    end: int = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Const(_Node):
     name: str
     col: int = _span()
@@ -102,7 +112,7 @@ class Index(_Node):
     end: int = _span()
 
 
-Expr = Num | Const | Name | Unary | Binary | Compare | Call | ListExpr | Index
+Expr = Num | Str | Const | Name | Unary | Binary | Compare | Call | ListExpr | Index
 
 _PREC = {"+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "**": 5}
 
@@ -120,7 +130,7 @@ def _prec(e: object) -> int:
 def _fmt(e: object) -> str:
     """Canonical text with only the parentheses Python's grammar needs."""
     par = lambda x, need: f"({_fmt(x)})" if need else _fmt(x)
-    if isinstance(e, Num):
+    if isinstance(e, Num | Str):
         return repr(e.value)
     if isinstance(e, Const | Name):
         return e.name if isinstance(e, Const) else e.id

@@ -34,13 +34,9 @@ def negative(rng, shape):  # between the poles of the gamma family
     return -rng.integers(0, 4, shape) - rng.uniform(0.1, 0.9, shape)
 
 
-def theirs(torch_name: str):
-    """A function torch has elsewhere (torch.nn.functional) or not at all."""
-    return lambda m, *xs, **kw: (
-        getattr(m, torch_name.split(".")[-1])(*xs, **kw)
-        if m is dc
-        else eval(torch_name, {"torch": torch, "NN": NN})(*xs, **kw)
-    )
+def nn(m):
+    """Where the library keeps its activations and losses."""
+    return m if m is dc else NN
 
 
 # name: (fn(m, *xs), values of each input)
@@ -78,6 +74,20 @@ ELEMENTWISE = {
     },
     "round_decimals": (lambda m, x: m.round(x, decimals=1), offgrid),
 }
+ACTIVATIONS = {
+    "softplus": lambda m, x: nn(m).softplus(x * 8),
+    "softplus_beta": lambda m, x: nn(m).softplus(x, beta=2.0, threshold=3.0),
+    "silu": lambda m, x: nn(m).silu(x),
+    "gelu": lambda m, x: nn(m).gelu(x),
+    "gelu_tanh": lambda m, x: nn(m).gelu(x, approximate="tanh"),
+    "elu": lambda m, x: nn(m).elu(x, 0.7),
+    "selu": lambda m, x: nn(m).selu(x),
+    "leaky_relu": lambda m, x: nn(m).leaky_relu(x, 0.2),
+    "logsigmoid": lambda m, x: nn(m).logsigmoid(x * 20),
+    "hardtanh": lambda m, x: nn(m).hardtanh(x, -1.5, 2.0),
+    "relu6": lambda m, x: nn(m).relu6(x * 3),
+}
+ELEMENTWISE.update({name: (fn, real) for name, fn in ACTIVATIONS.items()})
 
 
 # PyTorch's trigamma (polygamma(1, x), digamma's gradient) is good to 5e-10
@@ -118,6 +128,16 @@ EDGES = {
         [0.0, 1.0, 2.0],
     ),
     "hypot_origin": (lambda m, x: m.hypot(x, x * 0), [0.0, 3.0]),
+    "softplus_threshold": (
+        lambda m, x: nn(m).softplus(x, beta=2.0, threshold=3.0),
+        [1.5, 1.4999, 1.5001, -800.0],
+    ),
+    "elu_zero": (lambda m, x: nn(m).elu(x, 0.5) + nn(m).selu(x), [0.0, -1.0]),
+    "leaky_relu_zero": (lambda m, x: nn(m).leaky_relu(x), [0.0, -0.0]),
+    "hardtanh_bounds": (lambda m, x: nn(m).hardtanh(x), [-1.0, 1.0, 0.0, 2.0]),
+    "relu6_kinks": (lambda m, x: nn(m).relu6(x), [0.0, 6.0, 3.0]),
+    "logsigmoid_far": (lambda m, x: nn(m).logsigmoid(x), [-1000.0, 1000.0, 0.0]),
+    "silu_far": (lambda m, x: nn(m).silu(x) + nn(m).gelu(x), [-1000.0, 1000.0]),
 }
 
 

@@ -6,6 +6,7 @@ order; declare.py says how a row is written.
 """
 
 from diffcli.engine.table import (  # noqa: F401  (fill)
+    activations,
     arrays,
     elementwise,
     logic,
