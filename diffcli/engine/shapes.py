@@ -96,3 +96,41 @@ def transpose(shape: tuple[int, ...], dim0: int, dim1: int) -> tuple[int, ...]:
     out = list(shape)
     out[d0], out[d1] = out[d1], out[d0]
     return tuple(out)
+
+
+# --- layout: cat, flip, roll, repeat (table/layout.py) ------------------------------
+
+
+def concatenated(*shapes: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
+    """cat: one shape but along ``axis``, where the sizes add up."""
+    first = shapes[0]
+    if not first:
+        raise ShapeError("zero-dimensional tensor cannot be concatenated")
+    (d,) = _dims(axis, len(first))
+    for k, s in enumerate(shapes[1:], start=1):
+        if len(s) != len(first) or any(
+            a != b for i, (a, b) in enumerate(zip(s, first, strict=True)) if i != d
+        ):
+            raise ShapeError(
+                f"cat: shapes {first} and {s} (tensor {k}) differ outside dim {axis}"
+            )
+    return first[:d] + (sum(s[d] for s in shapes),) + first[d + 1 :]
+
+
+def same_along(shape: tuple[int, ...], dims=None, **params) -> tuple[int, ...]:
+    """flip, roll: the same shape, once the dims are checked."""
+    _dims(dims, len(shape))
+    return shape
+
+
+def tiled(shape: tuple[int, ...], sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """repeat: each dimension times its count (leading counts add dims)."""
+    if len(sizes) < len(shape):
+        raise ShapeError(
+            f"repeat: {len(sizes)} counts cannot be fewer than the {len(shape)} "
+            "dimensions"
+        )
+    if any(n < 0 for n in sizes):
+        raise ShapeError(f"repeat: counts must be non-negative, got {tuple(sizes)}")
+    padded = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+    return tuple(a * n for a, n in zip(padded, sizes, strict=True))

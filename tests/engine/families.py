@@ -5,9 +5,10 @@ test_twins.py take them from here, so that one family is one file of rows."""
 from __future__ import annotations
 
 import rows_activations
+import rows_layout
 import rows_special
 
-FAMILIES = [rows_special, rows_activations]
+FAMILIES = [rows_special, rows_activations, rows_layout]
 
 
 def merged(table: str) -> dict:

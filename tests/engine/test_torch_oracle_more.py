@@ -157,3 +157,22 @@ def test_edge(case):
     np.testing.assert_allclose(
         ours_in[0].grad.numpy(), theirs_in[0].grad.numpy(), rtol=rtol, atol=0
     )
+
+
+# --- layout, reductions, linear algebra, losses: fixed shapes ----------------------
+
+SHAPED = {
+    "cat": ([(2, 3), (2, 2)], lambda m, a, b: m.cat([a, b * 2, a], dim=1)),
+    "concatenate": ([(2, 3), (1, 3)], lambda m, a, b: m.concatenate([a, b])),
+    "flip": ([(2, 3, 2)], lambda m, a: m.flip(a, [0, 2])),
+    "roll": ([(2, 3)], lambda m, a: m.roll(a, 2)),
+    "roll_dims": ([(2, 3, 4)], lambda m, a: m.roll(a, (1, -2), (0, 2))),
+    "repeat": ([(2, 3)], lambda m, a: a.repeat(2, 1, 3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPED))
+def test_shaped(case):
+    shapes, fn = SHAPED[case]
+    rng = np.random.default_rng(12)
+    compare(fn, [rng.uniform(-2, 2, s) for s in shapes])

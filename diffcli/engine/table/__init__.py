@@ -9,6 +9,7 @@ from diffcli.engine.table import (  # noqa: F401  (fill)
     activations,
     arrays,
     elementwise,
+    layout,
     logic,
     special,
 )
