@@ -117,9 +117,11 @@ def concatenated(*shapes: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     return first[:d] + (sum(s[d] for s in shapes),) + first[d + 1 :]
 
 
-def same_along(shape: tuple[int, ...], dims=None, **params) -> tuple[int, ...]:
-    """flip, roll: the same shape, once the dims are checked."""
-    _dims(dims, len(shape))
+def same_along(
+    shape: tuple[int, ...], dims=None, dim=None, **params
+) -> tuple[int, ...]:
+    """flip, roll, cumsum, softmax: the same shape, once the dims are checked."""
+    _dims(dims if dims is not None else dim, len(shape))
     return shape
 
 

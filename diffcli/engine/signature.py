@@ -11,7 +11,7 @@ Kinds of parameter:
   T       a tensor operand (any expression)   tensors  a list of them
   int     a constant integer            dims   an int, a list of ints, or None
   bool    a constant True/False         float  a constant number
-  str     a constant string
+  str     a constant string             float | str  either (norm's p)
 A ``*name`` parameter takes any number of positional arguments of its kind.
 """
 
@@ -21,7 +21,9 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = frozenset({"T", "tensors", "int", "dims", "bool", "float", "str"})
+KINDS = frozenset(
+    {"T", "tensors", "int", "dims", "bool", "float", "str", "float | str"}
+)
 REQUIRED = object()  # the default of a parameter that has none
 
 

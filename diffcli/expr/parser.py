@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
+import math
 import re
 import sys
 import warnings
@@ -44,6 +45,8 @@ MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
 MAX_DIGITS = 400
 CONSTANTS = ("pi", "e")
+# Named numbers without a symbol of their own: plain float64 values.
+NUMBERS = {"inf": math.inf, "nan": math.nan}
 
 
 def _language() -> dict[str, Function]:
@@ -179,6 +182,8 @@ class _Converter:
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS:
                 return Const(node.id, *sp)
+            if node.id in NUMBERS:
+                return Num(NUMBERS[node.id], *sp)
             if node.id in FUNCTIONS:
                 msg = f"'{node.id}' is a function: call it as {node.id}(...)"
                 raise self.error(msg, sp)
@@ -416,7 +421,7 @@ def split_assignments(text: str) -> list[tuple[str, str]]:
             "is not a valid variable name"
             if not name.isidentifier() or keyword.iskeyword(name)
             else "is a constant"
-            if name in CONSTANTS
+            if name in CONSTANTS or name in NUMBERS
             else "is a function name"
             if name in FUNCTIONS
             else "is assigned twice"

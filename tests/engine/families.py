@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import rows_activations
 import rows_layout
+import rows_scans
 import rows_special
 
-FAMILIES = [rows_special, rows_activations, rows_layout]
+FAMILIES = [rows_special, rows_activations, rows_layout, rows_scans]
 
 
 def merged(table: str) -> dict:

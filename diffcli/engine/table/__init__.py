@@ -11,6 +11,7 @@ from diffcli.engine.table import (  # noqa: F401  (fill)
     elementwise,
     layout,
     logic,
+    scans,
     special,
 )
 from diffcli.engine.table.declare import BY_NAME, FUNCTIONS, PRIMITIVES
