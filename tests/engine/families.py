@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import rows_activations
 import rows_layout
+import rows_linalg
 import rows_scans
 import rows_special
 
-FAMILIES = [rows_special, rows_activations, rows_layout, rows_scans]
+FAMILIES = [rows_special, rows_activations, rows_layout, rows_scans, rows_linalg]
 
 
 def merged(table: str) -> dict:

@@ -10,6 +10,7 @@ from diffcli.engine.table import (  # noqa: F401  (fill)
     arrays,
     elementwise,
     layout,
+    linalg,
     logic,
     scans,
     special,
