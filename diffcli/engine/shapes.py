@@ -218,3 +218,17 @@ def diagonal_embedded(shape: tuple[int, ...], offset=0, dim1=-2, dim2=-1):
 
 def scattered(shape: tuple[int, ...], size: tuple[int, ...] = (), **params):
     return tuple(size)
+
+
+def loss(a: tuple[int, ...], b: tuple[int, ...], reduction="mean", **params):
+    """mse_loss, ...: input and target broadcast; reduced unless 'none'."""
+    shape = broadcast(a, b)
+    return shape if reduction == "none" else ()
+
+
+def class_loss(shape: tuple[int, ...], target=None, reduction="mean", **params):
+    """nll_loss: one loss per sample (the class dimension drops) or one."""
+    if reduction != "none":
+        return ()
+    axis = 1 if len(shape) >= 2 else 0
+    return shape[:axis] + shape[axis + 1 :]

@@ -22,6 +22,7 @@ CATEGORIES = (
     "activation",
     "reduction",
     "linear algebra",
+    "loss",
     "shape",
     "comparison",
     "autograd",

@@ -52,5 +52,6 @@ def test_an_alias_finds_its_function_and_a_typo_gets_a_hint():
 def test_every_line_fits_80_columns():
     out = human("functions")
     assert max(len(line) for line in out.splitlines()) <= 80
+    flowing = " ".join(out.split())  # a long call wraps at a space
     for fn in FUNCTIONS.values():
-        assert str(fn.signature) in out
+        assert str(fn.signature) in flowing

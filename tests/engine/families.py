@@ -7,10 +7,18 @@ from __future__ import annotations
 import rows_activations
 import rows_layout
 import rows_linalg
+import rows_losses
 import rows_scans
 import rows_special
 
-FAMILIES = [rows_special, rows_activations, rows_layout, rows_scans, rows_linalg]
+FAMILIES = [
+    rows_special,
+    rows_activations,
+    rows_layout,
+    rows_scans,
+    rows_linalg,
+    rows_losses,
+]
 
 
 def merged(table: str) -> dict:

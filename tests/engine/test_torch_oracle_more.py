@@ -157,6 +157,26 @@ EDGES = {
     ),
     "logdet_negative": (lambda m, x: m.logdet(m.diag(x)), [-1.0, 2.0, 3.0]),
     "logdet_zero": (lambda m, x: m.logdet(m.diag(x)), [0.0, 2.0, 3.0]),
+    "bce_at_0_and_1": (
+        lambda m, x: nn(m).binary_cross_entropy(x, m.tensor([1.0, 0.0, 0.5, 1.0])),
+        [0.0, 1.0, 0.5, 1.0],
+    ),
+    "bce_logits_far": (
+        lambda m, x: nn(m).binary_cross_entropy_with_logits(x, x * 0 + 0.3),
+        [-1000.0, 1000.0, 0.0],
+    ),
+    "l1_smooth_huber_kinks": (
+        lambda m, x: (
+            nn(m).l1_loss(x, x * 0)
+            + nn(m).smooth_l1_loss(x, x * 0, beta=0.5)
+            + nn(m).huber_loss(x, x * 0, delta=0.5)
+        ),
+        [0.0, 0.5, -0.5, 1.0],
+    ),
+    "kl_div_zero_target": (
+        lambda m, x: nn(m).kl_div(x, m.tensor([0.0, 0.5, 0.5]), reduction="sum"),
+        [-1.0, -0.5, -2.0],
+    ),
 }
 
 
@@ -242,6 +262,74 @@ LINALG = {
     "norm_nuc_tall": ([(4, 3)], lambda m, a: m.norm(a, p="nuc")),
 }
 SHAPED.update(LINALG)
+
+
+def classes(m, values):
+    return m.tensor(values) if m is dc else torch.tensor(values)
+
+
+LOSSES = {
+    **{
+        f"{name}_{r}": (
+            [(3, 4), (3, 4)],
+            lambda m, x, t, name=name, r=r: getattr(nn(m), name)(x, t, reduction=r),
+        )
+        for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss")
+        for r in ("mean", "sum", "none")
+    },
+    "smooth_l1_beta": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).smooth_l1_loss(x, t, beta=0.3),
+    ),
+    "huber_delta": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).huber_loss(x, t, delta=0.3),
+    ),
+    "bce": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).binary_cross_entropy(m.sigmoid(x), m.sigmoid(t)),
+    ),
+    "bce_weight_none": (
+        [(3, 4), (3, 4), (4,)],
+        lambda m, x, t, w: nn(m).binary_cross_entropy(
+            m.sigmoid(x), m.sigmoid(t), w.detach(), reduction="none"
+        ),
+    ),
+    "bce_logits": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).binary_cross_entropy_with_logits(x * 9, m.sigmoid(t)),
+    ),
+    "bce_logits_pos_weight": (
+        [(3, 4), (3, 4), (4,)],
+        lambda m, x, t, w: nn(m).binary_cross_entropy_with_logits(
+            x, m.sigmoid(t), pos_weight=w.detach().abs(), reduction="sum"
+        ),
+    ),
+    "cross_entropy": (
+        [(3, 4)],
+        lambda m, x: nn(m).cross_entropy(x, classes(m, [0, 3, 1])),
+    ),
+    "cross_entropy_weight": (
+        [(3, 4), (4,)],
+        lambda m, x, w: nn(m).cross_entropy(
+            x, classes(m, [0, 3, 1]), w.detach().abs(), reduction="none"
+        ),
+    ),
+    "cross_entropy_ignore": (
+        [(3, 4)],
+        lambda m, x: nn(m).cross_entropy(x, classes(m, [0, -100, 1]), reduction="sum"),
+    ),
+    "nll_loss": ([(3, 4)], lambda m, x: nn(m).nll_loss(x, classes(m, [2, 2, 0]))),
+    "kl_div_batchmean": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).kl_div(x, m.softmax(t, 1), reduction="batchmean"),
+    ),
+    "kl_div_log_target": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).kl_div(x, t, reduction="sum", log_target=True),
+    ),
+}
+SHAPED.update(LOSSES)
 
 
 def la(m):

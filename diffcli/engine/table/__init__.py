@@ -12,6 +12,7 @@ from diffcli.engine.table import (  # noqa: F401  (fill)
     layout,
     linalg,
     logic,
+    losses,
     scans,
     special,
 )
