@@ -8,7 +8,6 @@ User text is never evaluated (no eval/exec/compile/sympify).
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import math
 import re
@@ -19,6 +18,8 @@ from diffcli.engine.primitive import Function
 from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
+from diffcli.expr import habits as H
+from diffcli.expr.syntax_errors import syntax_error
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
     Call,
@@ -56,6 +57,7 @@ def _language() -> dict[str, Function]:
 
 FUNCTIONS = _language()
 CONSTANT_KINDS = {"int": "an integer", "dims": "an integer", "bool": "True or False"}
+ATTRIBUTES = {"T": "transpose", "mT": "transpose"}  # x.T, x.mT: the last two dims
 
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -74,7 +76,6 @@ _UNSUPPORTED |= {ast.NamedExpr: "assignment expressions (:=)"}
 _UNSUPPORTED |= {ast.IfExp: "conditional expressions (use where(cond, a, b))"}
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _UNSUPPORTED |= dict.fromkeys(_COMPS, "comprehensions")
-_CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 
 def _too_deep() -> str:
@@ -103,49 +104,14 @@ def _prescan(text: str) -> None:
             raise ExprError(_too_deep(), text, i)
 
 
-def _syntax_error(e: SyntaxError, text: str, lead: int) -> ExprError:
-    """Python's SyntaxError (character offsets, 1-based) in plain words."""
-    msg, stop = e.msg, len(text.rstrip())
-    col = lead + e.offset - 1 if e.offset and e.offset > 0 else stop
-    if m := re.fullmatch(r"'(.)' was never closed", msg):
-        return ExprError(f"unmatched '{m[1]}'", text, col)
-    if m := re.fullmatch(r"unmatched '(.)'", msg):
-        return ExprError(f"unexpected '{m[1]}'", text, col)
-    if m := re.match(r"closing parenthesis '(.)' does not match .* '(.)'", msg):
-        return ExprError(f"unexpected '{m[1]}' (expected '{_CLOSER[m[2]]}')", text, col)
-    if m := re.match(r"invalid character '(.)'", msg):
-        return ExprError(f"unexpected character '{m[1]}'", text, col)
-    if "line continuation" in msg:
-        return ExprError("unexpected '\\'", text, text.find("\\"))
-    if "nested parentheses" in msg:
-        return ExprError(_too_deep(), text, col)
-    if "string" in msg or "bytes" in msg:
-        what = "f-strings" if "f-string" in msg else "strings"
-        return ExprError(f"{what} are not supported", text, col)
-    if "literal" in msg or "leading zeros" in msg:
-        a = b = min(col, stop - 1)
-        while a > 0 and (text[a - 1].isalnum() or text[a - 1] in "._"):
-            a -= 1
-        while b < stop and (text[b].isalnum() or text[b] in "._"):
-            b += 1
-        return ExprError(f"invalid number '{text[a:b]}'", text, a, b)
-    if not msg.startswith("invalid syntax"):
-        return ExprError(msg, text, min(col, stop))
-    if col >= stop:
-        return ExprError("unexpected end of expression", text, stop)
-    end = lead + e.end_offset - 1 if (e.end_offset or 0) > e.offset else col + 1
-    if "forgot a comma" in msg:
-        return ExprError(
-            f"missing operator or ',' in '{text[col:end]}'", text, col, end
-        )
-    return ExprError(f"unexpected '{text[col:end].strip()}'", text, col, end)
-
-
 class _Converter:
     """One parse: translates whitelisted ast nodes, tracking literal sizes."""
 
-    def __init__(self, text: str, body: str, lead: int) -> None:
+    def __init__(self, text: str, body: str, lead: int, origin: list[int]) -> None:
+        """``body`` is what Python parsed; ``origin`` maps its characters back
+        to ``text`` (``^`` became ``**``), after ``lead`` spaces."""
         self.text, self.body, self.lead, self.elements = text, body, lead, 0
+        self.origin = origin
         self.memo: dict[int, float | int | None] = {}
         self.bytemap: list[int] | None = None
         if not body.isascii():
@@ -156,7 +122,9 @@ class _Converter:
         a, b = node.col_offset, node.end_col_offset  # UTF-8 byte offsets
         if self.bytemap is not None:
             a, b = self.bytemap[a], self.bytemap[b]
-        return self.lead + a, self.lead + b
+        start = self.origin[a]
+        end = self.origin[b - 1] + 1 if b > a else start
+        return self.lead + start, self.lead + end
 
     def error(self, msg: str, node: ast.AST | tuple[int, int]) -> ExprError:
         col, end = node if isinstance(node, tuple) else self.span(node)
@@ -212,7 +180,11 @@ class _Converter:
                 raise self.error("an index needs at least one item", node.slice)
             return Index(self.expr(node.value), tuple(map(self.item, elts)), *sp)
         if isinstance(node, ast.Attribute):
-            raise self.error("attribute access is not supported", sp)
+            if node.attr in ATTRIBUTES:
+                value = self.expr(node.value)
+                return Call(ATTRIBUTES[node.attr], (value,), (), *sp, form=node.attr)
+            msg = "attribute access is not supported (x.T and x.mT are)"
+            raise self.error(msg, sp)
         what = _UNSUPPORTED.get(type(node), f"{type(node).__name__} expressions")
         raise self.error(f"{what} are not supported", sp)
 
@@ -284,29 +256,34 @@ class _Converter:
         return ListExpr(items, *sp)
 
     def call(self, node: ast.Call, sp: tuple[int, int]) -> Call:
-        f = node.func
-        if isinstance(f, ast.Attribute):
-            raise self.error("attribute access is not supported", f)
-        if not isinstance(f, ast.Name) or f.col_offset != node.col_offset:
+        f, given = node.func, list(node.args)
+        if isinstance(f, ast.Attribute):  # x.sum(0): sum(x, 0)
+            name, fn, form = f.attr, FUNCTIONS.get(f.attr), "method"
+            where = (self.span(f)[1] - len(name), self.span(f)[1])
+            if fn is not None and not fn.method:
+                msg = f"'{name}' is not a method: call it as {name}(...)"
+                raise self.error(msg, where)
+            given.insert(0, f.value)
+        elif isinstance(f, ast.Name) and f.col_offset == node.col_offset:
+            name, fn, form, where = f.id, FUNCTIONS.get(f.id), "", self.span(f)
+        else:
             raise self.error("only a function name can be called, e.g. sin(x)", sp)
-        name, fn = f.id, FUNCTIONS.get(f.id)
         if fn is None:
-            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise self.error(f"unknown function '{name}'{hint}", f)
+            hint = H.did_you_mean(name, len(given), FUNCTIONS)
+            raise self.error(f"unknown function '{name}'{hint}", where)
         params = fn.signature.params
         positional = [p for p in params if not p.keyword_only]
-        args = tuple(
-            self.argument(a, _nth(positional, i)) for i, a in enumerate(node.args)
-        )
+        given = H.spread_sizes(positional, given)
+        args = tuple(self.argument(a, _nth(positional, i)) for i, a in enumerate(given))
         kwargs: list[tuple[str, Expr]] = []
         for k in node.keywords:
             if k.arg is None:
                 raise self.error("'**' arguments are not supported", k)
-            if any(k.arg == seen for seen, _ in kwargs):
-                raise self.error(f"{name}() got keyword '{k.arg}' twice", sp)
-            param = next((p for p in params if p.name == k.arg), None)
-            kwargs.append((k.arg, self.argument(k.value, param, kw=True)))
+            key = H.numpy_keyword(k.arg, fn)
+            if any(key == seen for seen, _ in kwargs):
+                raise self.error(f"{name}() got keyword '{key}' twice", sp)
+            param = next((p for p in params if p.name == key), None)
+            kwargs.append((key, self.argument(k.value, param, kw=True)))
         try:
             bound = fn.signature.bind(args, dict(kwargs))
         except BindError as err:
@@ -314,13 +291,15 @@ class _Converter:
                 str(err).replace(f"{fn.name}()", f"{name}()"), sp
             ) from None
         self.check_call(name, fn, bound, sp)
-        return Call(name, args, tuple(kwargs), *sp)
+        return Call(name, args, tuple(kwargs), *sp, form=form)
 
     def argument(self, node: ast.AST, param: Param | None, kw: bool = False) -> Expr:
         """An argument for ``param``: a condition may compare, a parameter of
         kind str takes a string."""
         if param is None:
             return self.expr(node, kw=kw)
+        if param.kind == "dims" and isinstance(node, ast.Tuple):  # dim=(0, 1)
+            return self.listexpr(node, self.span(node))
         text = "str" in param.kind.split(" | ")
         return self.expr(node, param.name == "condition", kw, text)
 
@@ -365,19 +344,20 @@ def parse(text: str) -> Expr:
     """Parse an expression; free variable names are allowed."""
     _prescan(text)
     flat = text.replace("\r", " ").replace("\n", " ")  # keeps columns; one line
-    body = flat.lstrip()
-    lead = len(flat) - len(body)
+    stripped = flat.lstrip()
+    lead = len(flat) - len(stripped)
+    body, origin = H.caret_to_power(stripped)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(body, mode="eval")
     except SyntaxError as e:
-        raise _syntax_error(e, text, lead) from None
+        raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
     except (RecursionError, MemoryError):
         raise ExprError(_too_deep(), text) from None
     except (ValueError, OverflowError) as e:  # defensive: odd literals
         raise ExprError(f"cannot parse expression: {e}", text) from None
-    conv = _Converter(text, body, lead)
+    conv = _Converter(text, body, lead, origin)
     conv.check_depth(tree.body)
     try:
         return conv.expr(tree.body)

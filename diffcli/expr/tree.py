@@ -81,11 +81,16 @@ class Compare(_Node):
 
 @dataclass(frozen=True, slots=True)
 class Call(_Node):
+    """``func(*args, **kwargs)``; ``form`` only says how it was written:
+    "" as a call, "method" as ``args[0].func(...)``, or the attribute
+    (``"T"``, ``"mT"``) that stands for it."""
+
     func: str
     args: tuple[Expr, ...]
     kwargs: tuple[tuple[str, Expr], ...] = ()
     col: int = _span()
     end: int = _span()
+    form: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,12 @@ def _fmt(e: object) -> str:
         return f"{left} {e.op} {par(e.right, _prec(e.right) <= p)}"
     if isinstance(e, Call):
         parts = [_fmt(a) for a in e.args] + [f"{k}={_fmt(v)}" for k, v in e.kwargs]
-        return f"{e.func}({', '.join(parts)})"
+        if not e.form:
+            return f"{e.func}({', '.join(parts)})"
+        receiver = par(e.args[0], _prec(e.args[0]) < 6)
+        if e.form != "method":
+            return f"{receiver}.{e.form}"
+        return f"{receiver}.{e.func}({', '.join(parts[1:])})"
     if isinstance(e, ListExpr):
         return f"[{', '.join(_fmt(i) for i in e.items)}]"
     if isinstance(e, Slice):
