@@ -214,8 +214,16 @@ def _polygamma_of_order(n: object, x: object) -> np.ndarray:
     return polygamma(x, int(n))
 
 
+def _dirac_delta(x: object, k: object = 0) -> np.ndarray:
+    """SymPy's DiracDelta (the derivative of sign, Heaviside) as a number:
+    0 away from 0, undefined (nan) at 0."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x == 0, np.nan, 0.0)
+
+
 # What SymPy's printed closed forms call, for sympy.lambdify: numpy has none.
 LAMBDIFY = {
+    "DiracDelta": _dirac_delta,
     "erf": erf,
     "erfc": erfc,
     "erfinv": erfinv,
