@@ -19,7 +19,6 @@ from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
 from diffcli.expr import habits as H
-from diffcli.expr.syntax_errors import syntax_error
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
     Call,
@@ -352,6 +351,8 @@ def parse(text: str) -> Expr:
             warnings.simplefilter("ignore")
             tree = ast.parse(body, mode="eval")
     except SyntaxError as e:
+        from diffcli.expr.syntax_errors import syntax_error  # only on errors
+
         raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
     except (RecursionError, MemoryError):
         raise ExprError(_too_deep(), text) from None

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.engine import special_math
 from diffcli.engine.graph_walk import tensor_inputs, topological
 from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import Tensor
@@ -428,6 +427,8 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     """
     sp = sympy()
     from sympy.simplify.cse_main import cse
+
+    from diffcli.engine import special_math
 
     temps = sp.numbered_symbols("_t")
     pairs, reduced = cse([sp.sympify(e) for e in exprs], symbols=temps)

@@ -14,13 +14,25 @@ import numpy as np
 
 from diffcli.engine import rules_special as R
 from diffcli.engine import shapes as S
-from diffcli.engine import special_math as M
 from diffcli.engine import twins as Y
 from diffcli.engine import twins_special as YS
 from diffcli.engine.table.declare import composite, define
 from diffcli.errors import DiffcliError
 
 _ELEMENTWISE = {"category": "elementwise", "shape": S.same}
+
+
+def _special(name: str):
+    """special_math's ``name``, loaded at the first call: most runs never
+    need the module, and every run would pay for reading it."""
+
+    def forward(*args, **kwargs):
+        from diffcli.engine import special_math
+
+        return getattr(special_math, name)(*args, **kwargs)
+
+    forward.__name__ = name
+    return forward
 
 
 def _unary(header, doc, forward, rule, sympy, reads_ans, **kw):
@@ -195,7 +207,7 @@ _unary(
 _unary(
     "erf",
     "error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to input",
-    M.erf,
+    _special("erf"),
     lambda F, g, ans, x: g * (2 / R.SQRT_PI) * F.exp(-(x * x)),
     "erf",
     False,
@@ -203,7 +215,7 @@ _unary(
 _unary(
     "erfc",
     "complementary error function 1 - erf(input), accurate where erf is near 1",
-    M.erfc,
+    _special("erfc"),
     lambda F, g, ans, x: g * (-2 / R.SQRT_PI) * F.exp(-(x * x)),
     "erfc",
     False,
@@ -211,7 +223,7 @@ _unary(
 _unary(
     "erfinv",
     "inverse of erf, for -1 < input < 1",
-    M.erfinv,
+    _special("erfinv"),
     lambda F, g, ans, x: g * (0.5 * R.SQRT_PI) * F.exp(ans * ans),
     "erfinv",
     True,
@@ -220,7 +232,7 @@ _unary(
 _unary(
     "lgamma",
     "log |gamma(input)|",
-    M.lgamma,
+    _special("lgamma"),
     lambda F, g, ans, x: g * F.digamma(x),
     YS.lgamma,
     False,
@@ -230,7 +242,7 @@ _unary(
 _unary(
     "digamma",
     "d/dx lgamma(input)",
-    M.digamma,
+    _special("digamma"),
     lambda F, g, ans, x: g * F.polygamma(x, n=1),
     "digamma",
     False,
@@ -240,7 +252,7 @@ _unary(
 _unary(
     "polygamma(n: int, input: T)",
     "the n-th derivative of digamma",
-    lambda x, n: M.polygamma(x, n),
+    _special("polygamma"),
     lambda F, g, ans, x, n: g * F.polygamma(x, n=n + 1),
     YS.polygamma,
     False,
