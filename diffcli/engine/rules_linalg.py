@@ -14,13 +14,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from diffcli.errors import DiffcliError
+from diffcli.errors import DiffcliError, ShapeError
 
 
-def checked(name: str, fn: Callable, problem: str) -> Callable:
-    """numpy's LinAlgError as a diffcli error naming the function."""
+def checked(name: str, fn: Callable, problem: str = "", shape=None) -> Callable:
+    """``fn`` with the shapes checked first (the API's one-tensor calls skip
+    the table's shape step) and numpy's LinAlgError as a diffcli error."""
 
     def forward(*args, **kwargs):
+        if shape is not None:
+            try:
+                shape(*(np.shape(a) for a in args), **kwargs)
+            except ShapeError as err:
+                raise ShapeError(str(err).replace("{op}", name)) from None
         try:
             return fn(*args, **kwargs)
         except np.linalg.LinAlgError:
@@ -96,8 +102,8 @@ def sqrtm_psd(m):
 
 
 def det_vjp(F, g, ans, a):
-    """g det(A) A^-T; at a (nearly) singular A the adjugate's transpose, the
-    cofactors, as PyTorch (which switches where |det| < 100 eps)."""
+    """g det(A) A^-T; at a (nearly) singular A, where |det| < 100 eps (PyTorch's
+    switch too), the cofactors, which PyTorch would approximate."""
     det = np.asarray(ans)
     if not np.any(np.abs(det) < 100 * np.finfo(np.result_type(det, 1.0)).eps):
         return _expand(F, g * ans) * F.mT(F.inv(a))

@@ -26,29 +26,29 @@ _SINGULAR = "the matrix is singular"
 define(
     "det(input: T)",
     "determinant of a (batch of) square matrices",
-    np.linalg.det,
+    R.checked("det", np.linalg.det, shape=S.determinant),
     (R.det_vjp,),
     sympy=Y.det,
     torch="LinalgDetBackward0",
     shape=S.determinant,
-    kinks="at a singular matrix the gradient is the adjugate's transpose "
-    "(the cofactors), as PyTorch",
+    kinks="at a singular matrix the gradient is still the cofactor matrix "
+    "(PyTorch 2.x returns zeros there: pytorch#104675)",
     **_LINALG,
 )
 primitive(
     "logabsdet",
-    R.logabsdet,
+    R.checked("logdet", R.logabsdet, shape=S.determinant),
     (R.logabsdet_vjp,),
     sympy=Y.logabsdet,
-    torch="LinalgSlogdetBackward0",
-    shape=S.determinant,
+    torch="LinalgSlogdetBackward0",  # shapes: checked by the forward, as logdet
 )
 
 
 def _logdet(F, a):
+    logabsdet = F.op("logabsdet", a)  # first: a bad shape is logdet's error
     det = F.detach(F.det(a))
     nan = F.constant(np.full(np.shape(det), np.nan))
-    return F.where(F.lt(det, 0), nan, F.op("logabsdet", a))
+    return F.where(F.lt(det, 0), nan, logabsdet)
 
 
 composite(
@@ -74,7 +74,7 @@ composite(
 define(
     "inv(input: T)",
     "inverse of a (batch of) square matrices",
-    R.checked("inv", np.linalg.inv, _SINGULAR),
+    R.checked("inv", np.linalg.inv, _SINGULAR, S.square),
     (R.inv_vjp,),
     sympy=Y.inv,
     torch="LinalgInvExBackward0",
@@ -85,7 +85,7 @@ define(
 define(
     "trace(input: T)",
     "sum of the diagonal of a matrix",
-    np.trace,
+    R.checked("trace", np.trace, shape=S.trace_of),
     (lambda F, g, ans, x: g * np.eye(*np.shape(x)),),
     sympy=Y.trace,
     saves_inputs=False,
@@ -285,7 +285,7 @@ define(
     "cholesky(input: T, *, upper: bool = False)",
     "L with L @ L.mT = input (lower triangular) for a symmetric positive-"
     "definite input; upper=True gives L.mT",
-    R.checked("cholesky", R.cholesky, "the input is not positive-definite"),
+    R.checked("cholesky", R.cholesky, "the input is not positive-definite", S.square),
     (R.cholesky_vjp,),
     sympy=Y.cholesky,
     torch="LinalgCholeskyExBackward0",
@@ -298,7 +298,7 @@ define(
 define(
     "pinv(input: T)",
     "Moore-Penrose pseudo-inverse",
-    np.linalg.pinv,
+    R.checked("pinv", np.linalg.pinv, "the SVD did not converge", S.matrices),
     (R.pinv_vjp,),
     sympy=Y.pinv,
     torch="LinalgPinvBackward0",

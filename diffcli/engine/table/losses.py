@@ -146,9 +146,11 @@ def _class_targets(name: str, x, target, ignore_index: int) -> np.ndarray:
     return index
 
 
-def _nll_loss(F, x, target, weight=None, ignore_index=-100, reduction="mean"):
-    R.check_reduction("nll_loss", reduction)
-    index = _class_targets("nll_loss", x, target, ignore_index)
+def _nll_loss(
+    F, x, target, weight=None, ignore_index=-100, reduction="mean", name="nll_loss"
+):
+    R.check_reduction(name, reduction)
+    index = _class_targets(name, x, target, ignore_index)
     return F.op(
         "nll_loss",
         x,
@@ -185,7 +187,9 @@ def _cross_entropy(F, x, target, weight=None, ignore_index=-100, reduction="mean
         raise DiffcliError("cross_entropy: input needs a class dimension")
     logp = F.log_softmax(x, axis)
     if np.shape(target) != np.shape(x):
-        return _nll_loss(F, logp, target, weight, ignore_index, reduction)
+        return _nll_loss(
+            F, logp, target, weight, ignore_index, reduction, "cross_entropy"
+        )
     if weight is not None:
         shape = [1] * np.ndim(x)
         shape[axis] = -1
