@@ -238,3 +238,18 @@ def arange(F, start, end=None, step=1.0):
 def linspace(F, start, end, steps):
     (steps,) = _sizes("linspace", (steps,))
     return F.constant(np.linspace(start, end, steps))
+
+
+def norm_any(F, x, p=2, dim=None, keepdim=False):
+    """norm as torch.norm takes p: a number, +-inf (the largest or smallest
+    |element|), 'fro' (the 2-norm of the elements) or 'nuc' (the sum of
+    singular values of a matrix, or of the matrices over dim's two dims)."""
+    if isinstance(p, str):
+        if p == "fro":
+            return norm(F, x, 2, dim, keepdim)
+        if p == "nuc":
+            return F.nuclear_norm(x, dim, keepdim)
+        raise DiffcliError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+    if p is not None and not isinstance(p, bool) and abs(p) == float("inf"):
+        return F.op("norm_inf", x, dim=dim, keepdim=keepdim, p=float(p))
+    return norm(F, x, p, dim, keepdim)

@@ -11,17 +11,20 @@ Kinds of parameter:
   T       a tensor operand (any expression)   tensors  a list of them
   int     a constant integer            dims   an int, a list of ints, or None
   bool    a constant True/False         float  a constant number
-  str     a constant string
+  str     a constant string             float | str  either (norm's p)
 A ``*name`` parameter takes any number of positional arguments of its kind.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = frozenset({"T", "tensors", "int", "dims", "bool", "float", "str"})
+KINDS = frozenset(
+    {"T", "tensors", "int", "dims", "bool", "float", "str", "float | str"}
+)
 REQUIRED = object()  # the default of a parameter that has none
 
 
@@ -57,23 +60,36 @@ class Signature:
 
     @classmethod
     def parse(cls, header: str) -> Signature:
-        """``"name(a: T, b: int = 0, *, c: bool = False)"`` -> Signature."""
-        fn = ast.parse(f"def {header}: pass").body[0]
-        assert isinstance(fn, ast.FunctionDef)
-        a = fn.args
+        """``"name(a: T, b: int = 0, *, c: bool = False)"`` -> Signature.
+
+        A small reader of this one form (Python's own parser costs ten times
+        as much, and the table reads a header per function at every start).
+        """
+        m = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", header, re.S)
+        if m is None:
+            raise ValueError(f"not a header: {header!r}")
         params: list[Param] = []
-        positional = a.posonlyargs + a.args
-        defaults = [REQUIRED] * (len(positional) - len(a.defaults)) + [
-            ast.literal_eval(d) for d in a.defaults
-        ]
-        for arg, default in zip(positional, defaults, strict=True):
-            params.append(Param(arg.arg, _kind(arg), default))
-        if a.vararg is not None:
-            params.append(Param(a.vararg.arg, _kind(a.vararg), variadic=True))
-        for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
-            default = REQUIRED if d is None else ast.literal_eval(d)
-            params.append(Param(arg.arg, _kind(arg), default, keyword_only=True))
-        return cls(fn.name, tuple(params))
+        keyword_only = seen_default = False
+        for part in _split(m[2]):
+            if part == "*":
+                keyword_only = True
+                continue
+            variadic = part.startswith("*")
+            head, eq, default_text = part.lstrip("*").partition("=")
+            name, _, kind = head.partition(":")
+            name, kind = name.strip(), kind.strip() or "T"
+            if not name.isidentifier() or kind not in KINDS:
+                raise ValueError(f"unknown parameter kind {kind!r} for {name}")
+            default = _literal(default_text.strip()) if eq else REQUIRED
+            if not (variadic or keyword_only):
+                if seen_default and not eq:
+                    raise ValueError(f"{name}: a required parameter after a default")
+                seen_default = seen_default or bool(eq)
+            params.append(
+                Param(name, kind, default, variadic, keyword_only and not variadic)
+            )
+            keyword_only = keyword_only or variadic
+        return cls(m[1], tuple(params))
 
     @property
     def tensors(self) -> tuple[Param, ...]:
@@ -146,8 +162,39 @@ class Signature:
         return f"{self.name}({', '.join(parts)})"
 
 
-def _kind(arg: ast.arg) -> str:
-    kind = "T" if arg.annotation is None else ast.unparse(arg.annotation)
-    if kind not in KINDS:
-        raise ValueError(f"unknown parameter kind {kind!r} for {arg.arg}")
-    return kind
+def _split(text: str) -> list[str]:
+    """Top-level comma-separated parts (not inside brackets or quotes)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and not depth:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    last = text[start:].strip()
+    return [*parts, last] if last else parts
+
+
+_WORDS = {"None": None, "True": True, "False": False}
+
+
+def _literal(text: str):
+    """A default: None, True, False, a number or a quoted string."""
+    if text in _WORDS:
+        return _WORDS[text]
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return ast.literal_eval(text)  # anything else Python reads as a literal

@@ -72,3 +72,37 @@ def clamp(sp, v, min=None, max=None):
     if max is not None:
         pieces.append((max, v > max))
     return sp.Piecewise(*pieces, (v, True)) if pieces else v
+
+
+# --- scans and statistics (table/scans.py) --------------------------------------
+
+
+def logsumexp(sp, x, dim=None, keepdim=False):
+    exps = elementwise("exp")(sp, x)
+    return elementwise("log")(sp, np.asarray(reduce("Add")(sp, exps, dim, keepdim)))
+
+
+def softmax(sp, x, dim):
+    exps = elementwise("exp")(sp, x)
+    return exps / reduce("Add")(sp, exps, dim, True)
+
+
+def log_softmax(sp, x, dim):
+    return x - logsumexp(sp, x, dim, True)
+
+
+def var(sp, x, dim=None, correction=1, keepdim=False):
+    shape = np.shape(x)
+    n = int(np.prod([shape[d] for d in _dims(dim, len(shape))]))
+    deviation = x - reduce("Add")(sp, x, dim, True) / n
+    total = reduce("Add")(sp, deviation * deviation, dim, keepdim)
+    return total / (n - sp.nsimplify(correction))
+
+
+def std(sp, x, dim=None, correction=1, keepdim=False):
+    return elementwise("sqrt")(sp, np.asarray(var(sp, x, dim, correction, keepdim)))
+
+
+def norm_inf(sp, x, dim=None, keepdim=False, p=float("inf")):
+    size = elementwise("Abs")(sp, x)
+    return reduce("Max" if p > 0 else "Min")(sp, size, dim, keepdim)

@@ -8,16 +8,17 @@ User text is never evaluated (no eval/exec/compile/sympify).
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
+import math
 import re
 import sys
 import warnings
 
 from diffcli.engine.primitive import Function
-from diffcli.engine.signature import BindError
+from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
+from diffcli.expr import habits as H
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
     Call,
@@ -29,6 +30,7 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     Name,
     Num,
     Slice,
+    Str,
     Unary,
     children,
     free_names,
@@ -43,6 +45,8 @@ MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
 MAX_DIGITS = 400
 CONSTANTS = ("pi", "e")
+# Named numbers without a symbol of their own: plain float64 values.
+NUMBERS = {"inf": math.inf, "nan": math.nan}
 
 
 def _language() -> dict[str, Function]:
@@ -52,6 +56,7 @@ def _language() -> dict[str, Function]:
 
 FUNCTIONS = _language()
 CONSTANT_KINDS = {"int": "an integer", "dims": "an integer", "bool": "True or False"}
+ATTRIBUTES = {"T": "transpose", "mT": "transpose"}  # x.T, x.mT: the last two dims
 
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -70,7 +75,6 @@ _UNSUPPORTED |= {ast.NamedExpr: "assignment expressions (:=)"}
 _UNSUPPORTED |= {ast.IfExp: "conditional expressions (use where(cond, a, b))"}
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _UNSUPPORTED |= dict.fromkeys(_COMPS, "comprehensions")
-_CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 
 def _too_deep() -> str:
@@ -99,49 +103,14 @@ def _prescan(text: str) -> None:
             raise ExprError(_too_deep(), text, i)
 
 
-def _syntax_error(e: SyntaxError, text: str, lead: int) -> ExprError:
-    """Python's SyntaxError (character offsets, 1-based) in plain words."""
-    msg, stop = e.msg, len(text.rstrip())
-    col = lead + e.offset - 1 if e.offset and e.offset > 0 else stop
-    if m := re.fullmatch(r"'(.)' was never closed", msg):
-        return ExprError(f"unmatched '{m[1]}'", text, col)
-    if m := re.fullmatch(r"unmatched '(.)'", msg):
-        return ExprError(f"unexpected '{m[1]}'", text, col)
-    if m := re.match(r"closing parenthesis '(.)' does not match .* '(.)'", msg):
-        return ExprError(f"unexpected '{m[1]}' (expected '{_CLOSER[m[2]]}')", text, col)
-    if m := re.match(r"invalid character '(.)'", msg):
-        return ExprError(f"unexpected character '{m[1]}'", text, col)
-    if "line continuation" in msg:
-        return ExprError("unexpected '\\'", text, text.find("\\"))
-    if "nested parentheses" in msg:
-        return ExprError(_too_deep(), text, col)
-    if "string" in msg or "bytes" in msg:
-        what = "f-strings" if "f-string" in msg else "strings"
-        return ExprError(f"{what} are not supported", text, col)
-    if "literal" in msg or "leading zeros" in msg:
-        a = b = min(col, stop - 1)
-        while a > 0 and (text[a - 1].isalnum() or text[a - 1] in "._"):
-            a -= 1
-        while b < stop and (text[b].isalnum() or text[b] in "._"):
-            b += 1
-        return ExprError(f"invalid number '{text[a:b]}'", text, a, b)
-    if not msg.startswith("invalid syntax"):
-        return ExprError(msg, text, min(col, stop))
-    if col >= stop:
-        return ExprError("unexpected end of expression", text, stop)
-    end = lead + e.end_offset - 1 if (e.end_offset or 0) > e.offset else col + 1
-    if "forgot a comma" in msg:
-        return ExprError(
-            f"missing operator or ',' in '{text[col:end]}'", text, col, end
-        )
-    return ExprError(f"unexpected '{text[col:end].strip()}'", text, col, end)
-
-
 class _Converter:
     """One parse: translates whitelisted ast nodes, tracking literal sizes."""
 
-    def __init__(self, text: str, body: str, lead: int) -> None:
+    def __init__(self, text: str, body: str, lead: int, origin: list[int]) -> None:
+        """``body`` is what Python parsed; ``origin`` maps its characters back
+        to ``text`` (``^`` became ``**``), after ``lead`` spaces."""
         self.text, self.body, self.lead, self.elements = text, body, lead, 0
+        self.origin = origin
         self.memo: dict[int, float | int | None] = {}
         self.bytemap: list[int] | None = None
         if not body.isascii():
@@ -152,7 +121,9 @@ class _Converter:
         a, b = node.col_offset, node.end_col_offset  # UTF-8 byte offsets
         if self.bytemap is not None:
             a, b = self.bytemap[a], self.bytemap[b]
-        return self.lead + a, self.lead + b
+        start = self.origin[a]
+        end = self.origin[b - 1] + 1 if b > a else start
+        return self.lead + start, self.lead + end
 
     def error(self, msg: str, node: ast.AST | tuple[int, int]) -> ExprError:
         col, end = node if isinstance(node, tuple) else self.span(node)
@@ -167,13 +138,19 @@ class _Converter:
             for c in ast.iter_child_nodes(node):
                 stack.append((c, d + isinstance(c, ast.expr)))
 
-    def expr(self, node: ast.AST, cond: bool = False, kw: bool = False) -> Expr:
+    def expr(
+        self, node: ast.AST, cond: bool = False, kw: bool = False, text: bool = False
+    ) -> Expr:
         sp = self.span(node)
         if isinstance(node, ast.Constant):
+            if text and isinstance(node.value, str):
+                return Str(node.value, *sp)
             return self.number(node, sp, kw)
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS:
                 return Const(node.id, *sp)
+            if node.id in NUMBERS:
+                return Num(NUMBERS[node.id], *sp)
             if node.id in FUNCTIONS:
                 msg = f"'{node.id}' is a function: call it as {node.id}(...)"
                 raise self.error(msg, sp)
@@ -202,7 +179,11 @@ class _Converter:
                 raise self.error("an index needs at least one item", node.slice)
             return Index(self.expr(node.value), tuple(map(self.item, elts)), *sp)
         if isinstance(node, ast.Attribute):
-            raise self.error("attribute access is not supported", sp)
+            if node.attr in ATTRIBUTES:
+                value = self.expr(node.value)
+                return Call(ATTRIBUTES[node.attr], (value,), (), *sp, form=node.attr)
+            msg = "attribute access is not supported (x.T and x.mT are)"
+            raise self.error(msg, sp)
         what = _UNSUPPORTED.get(type(node), f"{type(node).__name__} expressions")
         raise self.error(f"{what} are not supported", sp)
 
@@ -274,26 +255,34 @@ class _Converter:
         return ListExpr(items, *sp)
 
     def call(self, node: ast.Call, sp: tuple[int, int]) -> Call:
-        f = node.func
-        if isinstance(f, ast.Attribute):
-            raise self.error("attribute access is not supported", f)
-        if not isinstance(f, ast.Name) or f.col_offset != node.col_offset:
+        f, given = node.func, list(node.args)
+        if isinstance(f, ast.Attribute):  # x.sum(0): sum(x, 0)
+            name, fn, form = f.attr, FUNCTIONS.get(f.attr), "method"
+            where = (self.span(f)[1] - len(name), self.span(f)[1])
+            if fn is not None and not fn.method:
+                msg = f"'{name}' is not a method: call it as {name}(...)"
+                raise self.error(msg, where)
+            given.insert(0, f.value)
+        elif isinstance(f, ast.Name) and f.col_offset == node.col_offset:
+            name, fn, form, where = f.id, FUNCTIONS.get(f.id), "", self.span(f)
+        else:
             raise self.error("only a function name can be called, e.g. sin(x)", sp)
-        name, fn = f.id, FUNCTIONS.get(f.id)
         if fn is None:
-            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise self.error(f"unknown function '{name}'{hint}", f)
+            hint = H.did_you_mean(name, len(given), FUNCTIONS)
+            raise self.error(f"unknown function '{name}'{hint}", where)
         params = fn.signature.params
-        conds = [i for i, p in enumerate(params) if p.name == "condition"]
-        args = tuple(self.expr(a, i in conds) for i, a in enumerate(node.args))
+        positional = [p for p in params if not p.keyword_only]
+        given = H.spread_sizes(positional, given)
+        args = tuple(self.argument(a, _nth(positional, i)) for i, a in enumerate(given))
         kwargs: list[tuple[str, Expr]] = []
         for k in node.keywords:
             if k.arg is None:
                 raise self.error("'**' arguments are not supported", k)
-            if any(k.arg == seen for seen, _ in kwargs):
-                raise self.error(f"{name}() got keyword '{k.arg}' twice", sp)
-            kwargs.append((k.arg, self.expr(k.value, kw=True)))
+            key = H.numpy_keyword(k.arg, fn)
+            if any(key == seen for seen, _ in kwargs):
+                raise self.error(f"{name}() got keyword '{key}' twice", sp)
+            param = next((p for p in params if p.name == key), None)
+            kwargs.append((key, self.argument(k.value, param, kw=True)))
         try:
             bound = fn.signature.bind(args, dict(kwargs))
         except BindError as err:
@@ -301,7 +290,17 @@ class _Converter:
                 str(err).replace(f"{fn.name}()", f"{name}()"), sp
             ) from None
         self.check_call(name, fn, bound, sp)
-        return Call(name, args, tuple(kwargs), *sp)
+        return Call(name, args, tuple(kwargs), *sp, form=form)
+
+    def argument(self, node: ast.AST, param: Param | None, kw: bool = False) -> Expr:
+        """An argument for ``param``: a condition may compare, a parameter of
+        kind str takes a string."""
+        if param is None:
+            return self.expr(node, kw=kw)
+        if param.kind == "dims" and isinstance(node, ast.Tuple):  # dim=(0, 1)
+            return self.listexpr(node, self.span(node))
+        text = "str" in param.kind.split(" | ")
+        return self.expr(node, param.name == "condition", kw, text)
 
     def check_call(self, name: str, fn: Function, bound: dict, sp) -> None:
         """Arguments that must be constants of a kind, checked where typed."""
@@ -332,23 +331,34 @@ class _Converter:
             self.check_exponent(bound["exponent"])
 
 
+def _nth(positional: list[Param], i: int) -> Param | None:
+    """The parameter the i-th positional argument binds to (a ``*`` one takes
+    the rest); None past the end (binding then says so)."""
+    if positional and positional[-1].variadic and i >= len(positional) - 1:
+        return positional[-1]
+    return positional[i] if i < len(positional) else None
+
+
 def parse(text: str) -> Expr:
     """Parse an expression; free variable names are allowed."""
     _prescan(text)
     flat = text.replace("\r", " ").replace("\n", " ")  # keeps columns; one line
-    body = flat.lstrip()
-    lead = len(flat) - len(body)
+    stripped = flat.lstrip()
+    lead = len(flat) - len(stripped)
+    body, origin = H.caret_to_power(stripped)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(body, mode="eval")
     except SyntaxError as e:
-        raise _syntax_error(e, text, lead) from None
+        from diffcli.expr.syntax_errors import syntax_error  # only on errors
+
+        raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
     except (RecursionError, MemoryError):
         raise ExprError(_too_deep(), text) from None
     except (ValueError, OverflowError) as e:  # defensive: odd literals
         raise ExprError(f"cannot parse expression: {e}", text) from None
-    conv = _Converter(text, body, lead)
+    conv = _Converter(text, body, lead, origin)
     conv.check_depth(tree.body)
     try:
         return conv.expr(tree.body)
@@ -392,7 +402,7 @@ def split_assignments(text: str) -> list[tuple[str, str]]:
             "is not a valid variable name"
             if not name.isidentifier() or keyword.iskeyword(name)
             else "is a constant"
-            if name in CONSTANTS
+            if name in CONSTANTS or name in NUMBERS
             else "is a function name"
             if name in FUNCTIONS
             else "is assigned twice"

@@ -19,8 +19,10 @@ from diffcli.errors import DiffcliError
 CATEGORIES = (
     "arithmetic",
     "elementwise",
+    "activation",
     "reduction",
     "linear algebra",
+    "loss",
     "shape",
     "comparison",
     "autograd",
@@ -28,7 +30,7 @@ CATEGORIES = (
 )
 # Arguments to show a derivative at: scalars for elementwise functions,
 # a 2-vector for the rest (x[0], x[1] name its entries).
-_SCALAR_KINDS = ("arithmetic", "elementwise")
+_SCALAR_KINDS = ("arithmetic", "elementwise", "activation")
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def _grad_fn(fn) -> str | None:
         Tensor(np.full(() if scalar else (2,), 0.5), requires_grad=True) for _ in names
     ]
     try:
-        out = API[fn.name](*args)
+        with np.errstate(all="ignore"):  # 0.5 may be outside the domain (acosh)
+            out = API[fn.name](*args)
     except (DiffcliError, TypeError, ValueError):  # needs more than tensors
         return None
     return out.grad_fn.name() if getattr(out, "grad_fn", None) else None

@@ -527,6 +527,8 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     sp = sympy()
     from sympy.simplify.cse_main import cse
 
+    from diffcli.engine import special_math
+
     temps = sp.numbered_symbols("_t")
     # zoo (1/0) has no numpy spelling: as a number it is not finite, like nan
     exprs = [sp.sympify(e).xreplace({sp.zoo: sp.nan}) for e in exprs]
@@ -539,7 +541,10 @@ def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
         reduced,
         # The module itself, not "numpy": the string makes SymPy run
         # ``from numpy import *``, which loads numpy.f2py and friends (~0.15 s).
-        modules=[{"Heaviside": _heaviside, "DiracDelta": _dirac}, np],
+        modules=[
+            {"Heaviside": _heaviside, "DiracDelta": _dirac, **special_math.LAMBDIFY},
+            np,
+        ],
         cse=lambda _: (pairs, reduced),
     )
 

@@ -30,6 +30,16 @@ class Num(_Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Str(_Node):
+    """A string: only as the argument of a parameter of kind str
+    (``gelu(x, approximate='tanh')``, ``norm(A, 'fro')``)."""
+
+    value: str
+    col: int = _span()
+    end: int = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Const(_Node):
     name: str
     col: int = _span()
@@ -71,11 +81,16 @@ class Compare(_Node):
 
 @dataclass(frozen=True, slots=True)
 class Call(_Node):
+    """``func(*args, **kwargs)``; ``form`` only says how it was written:
+    "" as a call, "method" as ``args[0].func(...)``, or the attribute
+    (``"T"``, ``"mT"``) that stands for it."""
+
     func: str
     args: tuple[Expr, ...]
     kwargs: tuple[tuple[str, Expr], ...] = ()
     col: int = _span()
     end: int = _span()
+    form: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +117,7 @@ class Index(_Node):
     end: int = _span()
 
 
-Expr = Num | Const | Name | Unary | Binary | Compare | Call | ListExpr | Index
+Expr = Num | Str | Const | Name | Unary | Binary | Compare | Call | ListExpr | Index
 
 _PREC = {"+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "**": 5}
 
@@ -120,7 +135,7 @@ def _prec(e: object) -> int:
 def _fmt(e: object) -> str:
     """Canonical text with only the parentheses Python's grammar needs."""
     par = lambda x, need: f"({_fmt(x)})" if need else _fmt(x)
-    if isinstance(e, Num):
+    if isinstance(e, Num | Str):
         return repr(e.value)
     if isinstance(e, Const | Name):
         return e.name if isinstance(e, Const) else e.id
@@ -134,7 +149,12 @@ def _fmt(e: object) -> str:
         return f"{left} {e.op} {par(e.right, _prec(e.right) <= p)}"
     if isinstance(e, Call):
         parts = [_fmt(a) for a in e.args] + [f"{k}={_fmt(v)}" for k, v in e.kwargs]
-        return f"{e.func}({', '.join(parts)})"
+        if not e.form:
+            return f"{e.func}({', '.join(parts)})"
+        receiver = par(e.args[0], _prec(e.args[0]) < 6)
+        if e.form != "method":
+            return f"{receiver}.{e.form}"
+        return f"{receiver}.{e.func}({', '.join(parts[1:])})"
     if isinstance(e, ListExpr):
         return f"[{', '.join(_fmt(i) for i in e.items)}]"
     if isinstance(e, Slice):

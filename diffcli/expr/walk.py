@@ -176,6 +176,8 @@ class _Walk:
             return tuple(self.argument(kind, n, False) for n in node)
         if not isinstance(node, P.Expr):
             return node  # the parameter's default
+        if isinstance(node, P.Str):
+            return node.value
         if kind == "T":
             return self.eval(node)
         if kind == "tensors":

@@ -6,6 +6,7 @@ skipped with the reason, never hanging the tool.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -401,6 +402,22 @@ def _real_around(problem: Problem) -> bool:
         if found is not None and not found[1]:
             return False
     return True
+
+
+def _exactly_where_overflowed(flat, exprs, args, values) -> None:
+    """Entries float64 could not evaluate (exp(1000) / (exp(1000) + ...))
+    are evaluated by SymPy at the exact point instead; nan where that has no
+    real value either."""
+    from diffcli.expr import symbolic as S
+
+    bad = np.flatnonzero(~np.isfinite(flat))
+    if not bad.size:
+        return
+    sp = S.sympy()
+    point = {s: S._number(sp, v) for s, v in zip(args, values, strict=True)}
+    for k in bad:
+        with contextlib.suppress(TypeError, ValueError):  # complex, undefined
+            flat[k] = float(sp.sympify(exprs[k]).xreplace(point).evalf(30))
 
 
 def _offsets(groups: list[np.ndarray]):

@@ -45,12 +45,13 @@ def test_json_lists_every_table_function_once():
 
 def test_an_alias_finds_its_function_and_a_typo_gets_a_hint():
     assert "arctan2" in human("functions", "arctan2")
-    result = invoke("functions", "atan3", code=2)
-    assert "unknown function 'atan3' (did you mean 'atan2'?)" in result.output
+    result = invoke("functions", "atn2", code=2)
+    assert "unknown function 'atn2' (did you mean 'atan2'?)" in result.output
 
 
 def test_every_line_fits_80_columns():
     out = human("functions")
     assert max(len(line) for line in out.splitlines()) <= 80
+    flowing = " ".join(out.split())  # a long call wraps at a space
     for fn in FUNCTIONS.values():
-        assert str(fn.signature) in out
+        assert str(fn.signature) in flowing

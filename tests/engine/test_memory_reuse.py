@@ -338,7 +338,7 @@ def test_every_rule_reads_g_once_so_it_may_overwrite_it(monkeypatch):
     overwrite: that is only right if the rule never reads the old values after
     arithmetic on them.  Every first-order rule, given a Reusable copy of ``g``
     (and of its input, where the primitive takes donations), gives the same
-    bits as given ordinary arrays."""
+    values as given ordinary arrays."""
     from diffcli.engine.memory_reuse import plain, reusable
 
     real = autograd.input_grad
@@ -353,7 +353,11 @@ def test_every_rule_reads_g_once_so_it_may_overwrite_it(monkeypatch):
             rg,
             np.asarray(rg),
         )
-        np.testing.assert_array_equal(np.asarray(again), np.asarray(gi), prim.name)
+        # In place, a product keeps g's memory layout, so a sum over it may
+        # add in another order (last bits); reading g twice is off by a term.
+        np.testing.assert_allclose(
+            np.asarray(again), np.asarray(gi), rtol=1e-13, atol=0, err_msg=prim.name
+        )
         assert type(np.asarray(again)) is np.ndarray
 
     check_every_first_order_rule(monkeypatch, check)

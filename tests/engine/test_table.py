@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from domains import anywhere, check, distinct, grid, leaf, nonzero, positive
+from families import merged
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
@@ -27,44 +29,6 @@ nonempty_shapes = st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple)
 pairs = mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
 triples = mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
 seeds = st.integers(0, 2**32 - 1)
-
-
-# --- values away from trouble ------------------------------------------------
-
-
-def anywhere(rng, shape):
-    return rng.uniform(-2, 2, shape)
-
-
-def positive(rng, shape):
-    return rng.uniform(0.5, 2, shape)
-
-
-def nonzero(rng, shape):
-    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 2, shape)
-
-
-def grid(rng, shape, offset=0.05):
-    """Points of a 0.25 grid plus ``offset``: two grids with different offsets
-    never come within 0.1 of each other, and none hits the clamp bounds +-0.5."""
-    return rng.integers(-8, 8, shape) * 0.25 + offset + rng.uniform(0, 0.02, shape)
-
-
-def distinct(rng, shape):
-    """All values at least 0.2 apart, so max/min reductions have no ties."""
-    n = int(np.prod(shape, dtype=int))
-    return (rng.permutation(n) * 0.25 - n / 8 + rng.uniform(0, 0.05)).reshape(shape)
-
-
-def leaf(values):
-    return dc.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
-
-
-def check(fn, *arrays, **tol):
-    """gradcheck and gradgradcheck of ``fn`` at leaves holding ``arrays``."""
-    inputs = [leaf(a) for a in arrays]
-    assert dc.gradcheck(fn, inputs, **tol)
-    assert dc.gradgradcheck(fn, inputs, **tol)
 
 
 # --- elementwise -------------------------------------------------------------
@@ -93,6 +57,7 @@ UNARY = {
     "rdiv": (lambda x: 1.0 / x, nonzero),
     "clone": (lambda x: x.clone(), anywhere),
 }
+UNARY.update(merged("UNARY"))
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -128,6 +93,7 @@ BINARY = {
     "atan2": (dc.atan2, anywhere, nonzero),
     "operators": (lambda x, y: (x - y) * x / (y * y + 1) + y**2, anywhere, anywhere),
 }
+BINARY.update(merged("BINARY"))
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
@@ -195,6 +161,7 @@ REDUCTIONS = {
     "norm1": (lambda x, dim, keepdim: dc.norm(x, 1, dim, keepdim), nonzero),
     "norm3": (lambda x, dim, keepdim: dc.norm(x, 3, dim, keepdim), nonzero),
 }
+REDUCTIONS.update(merged("REDUCTIONS"))
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
@@ -389,6 +356,19 @@ def test_tensor_of_tracked_scalars_stacks():
     check(lambda m: dc.tensor([m[0] ** 2, m[1] ** 3]), [2.0, 3.0])
 
 
+# --- functions of given shapes: matrices, class targets -------------------------
+FIXED = merged("FIXED")
+
+
+@pytest.mark.parametrize("name", sorted(FIXED))
+def test_fixed(name):
+    """Several draws each; ``tol`` where a function amplifies rounding."""
+    fn, inputs, tol = FIXED[name]
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        check(fn, *[values(rng, shape) for values, shape in inputs], **tol)
+
+
 # --- coverage: every differentiable primitive is exercised above ----------------
 
 
@@ -425,6 +405,10 @@ def coverage_examples(rng) -> list:
         (lambda x: fn_setitem(x), [anywhere(rng, (2, 2))]),
         (lambda x: dc.max(x, 0).values, [distinct(rng, (2, 2))]),
         (lambda x: x.min(dim=1, keepdim=True).values, [distinct(rng, (2, 2))]),
+    ]
+    examples += [
+        (fn, [values(rng, shape) for values, shape in inputs])
+        for fn, inputs, _ in FIXED.values()
     ]
     return examples
 

@@ -42,13 +42,18 @@ def name(t):
     return None if t.grad_fn is None else t.grad_fn.name().split("::")[-1]
 
 
-def same(ours, theirs, *, names=True, rtol=1e-12):
-    """Values, repr and grad_fn name of a diffcli and a torch tensor agree."""
+def same(ours, theirs, *, names=True, rtol=1e-12, signed_zeros=True):
+    """Values, repr and grad_fn name of a diffcli and a torch tensor agree
+    (``signed_zeros=False``: a -0. where torch has 0. is the same)."""
     assert ours.shape == tuple(theirs.shape)
     values = ours.detach().numpy()
     np.testing.assert_allclose(values, theirs.detach().numpy(), rtol=rtol, atol=1e-13)
     if np.array_equal(values, theirs.detach().numpy()):
-        assert repr(ours) == torch_repr(theirs)
+        if signed_zeros:
+            assert repr(ours) == torch_repr(theirs)
+        else:
+            unsigned = theirs.detach().numpy() + 0.0
+            assert repr(dc.tensor(values + 0.0)) == torch_repr(torch.tensor(unsigned))
     else:  # rounding noise (-2.8e-17 where torch has 0) can switch the format
         assert repr(dc.tensor(values)) == torch_repr(torch.tensor(values))
     if names:
@@ -62,12 +67,12 @@ def leaves(arrays):
     )
 
 
-def compare(fn, arrays, *, names=True, seed=0):
+def compare(fn, arrays, *, names=True, seed=0, rtol=1e-12, signed_zeros=True):
     """Run ``fn(lib, *leaves)`` in both libraries; compare the output, then the
     gradients of sum(out * cotangent)."""
     ours_in, theirs_in = leaves(arrays)
     ours, theirs = fn(dc, *ours_in), fn(torch, *theirs_in)
-    same(ours, theirs, names=names)
+    same(ours, theirs, names=names, rtol=rtol)
     cot = np.random.default_rng(seed).standard_normal(ours.shape)
     ours.backward(dc.tensor(cot))
     theirs.backward(torch.tensor(cot))
@@ -75,7 +80,7 @@ def compare(fn, arrays, *, names=True, seed=0):
         if b.grad is None:
             assert a.grad is None or not a.grad.numpy().any()
         else:
-            same(a.grad, b.grad)
+            same(a.grad, b.grad, rtol=rtol, signed_zeros=signed_zeros)
 
 
 # --- random elementwise programs ----------------------------------------------

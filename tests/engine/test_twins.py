@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 import pytest
 import sympy as sp
+from families import merged
 
 import diffcli as dc
 from diffcli.engine.table import FUNCTIONS, PRIMITIVES
@@ -151,6 +152,7 @@ CASES: dict[str, list] = {
     "logical_or": [case((truth, (2, 1)), (truth, V))],
     "logical_not": [case((truth, M))],
 }
+CASES.update(merged("TWINS"))  # each family's rows live beside its gradcheck rows
 ROWS = [(name, k) for name in sorted(CASES) for k in range(len(CASES[name]))]
 
 
@@ -300,6 +302,8 @@ EXPRESSIONS: dict[str, tuple[str, ...]] = {
     "arange": ("{f}(3) * x", "{f}(1, 2, 0.25)", "{f}(3, 0, -1.5)"),
     "linspace": ("{f}(0, 1, 3) * x", "{f}(-1, 1, 5)"),
 }
+VARIABLES.update(merged("VARIABLES"))
+EXPRESSIONS.update(merged("EXPRESSIONS"))
 LANGUAGE = {name for name, fn in FUNCTIONS.items() if "expr" in fn.surfaces}
 CALLS = [
     (spelled, k)

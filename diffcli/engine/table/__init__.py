@@ -5,7 +5,17 @@ call, in Python and in expressions) are filled by the modules below, in
 order; declare.py says how a row is written.
 """
 
-from diffcli.engine.table import arrays, elementwise, logic  # noqa: F401  (fill)
+from diffcli.engine.table import (  # noqa: F401  (fill)
+    activations,
+    arrays,
+    elementwise,
+    layout,
+    linalg,
+    logic,
+    losses,
+    scans,
+    special,
+)
 from diffcli.engine.table.declare import BY_NAME, FUNCTIONS, PRIMITIVES
 
 __all__ = ["BY_NAME", "FUNCTIONS", "PRIMITIVES"]

@@ -77,14 +77,15 @@ for _name, _index in [("max", np.argmax), ("min", np.argmin)]:
         category="reduction",
     )
 define(
-    "norm(input: T, p: float = 2, dim: dims = None, keepdim: bool = False)",
-    "vector p-norm of the elements, over dim (all by default)",
+    "norm(input: T, p: float | str = 2, dim: dims = None, keepdim: bool = False)",
+    "p-norm of the elements over dim (all by default); p may be inf, -inf, "
+    "'fro' or 'nuc'",
     R._norm,
     (R._norm_vjp,),
     sympy=Y.norm,
     torch="LinalgVectorNormBackward0",
     overwrites_input=True,
-    body=C.norm,
+    body=C.norm_any,
     kinks="the gradient at the zero vector is 0 (PyTorch's choice)",
     **_REDUCE,
 )

@@ -72,7 +72,7 @@ def primitive(
 
 
 def _register(
-    header: str,
+    sig: Signature,
     doc: str,
     body: Callable[..., Any],
     prim: Primitive | None,
@@ -85,7 +85,7 @@ def _register(
     api: Callable[..., Any] | None = None,
 ) -> Function:
     fn = Function(
-        Signature.parse(header),
+        sig,
         doc,
         body,
         prim,
@@ -138,7 +138,7 @@ def define(
         return F.op(prim.name, *inputs, **params)
 
     return _register(
-        header,
+        sig,
         doc,
         body or primitive_call,
         prim,
@@ -153,4 +153,4 @@ def define(
 
 def composite(header: str, doc: str, body: Callable[..., Any], **how_called):
     """A function written with other functions: no rule of its own."""
-    return _register(header, doc, body, None, **how_called)
+    return _register(Signature.parse(header), doc, body, None, **how_called)
