@@ -278,6 +278,14 @@ def _apply(cls: type[Function], args: tuple, kwargs: dict) -> Any:
     finally:
         GradMode.enabled = enabled
     if _INLINE.depth:
+        outs = output if isinstance(output, tuple) else (output,)
+        if any(needs) and not any(
+            isinstance(o, Tensor) and o._requires_grad for o in outs
+        ):
+            raise DiffcliError(
+                f"{cls.__name__}.forward leaves the graph (numpy, detach or "
+                "no_grad inside): its own operations cannot be replayed"
+            )
         return output
     many = isinstance(output, tuple)
     outputs = list(output if many else (output,))

@@ -118,6 +118,8 @@ def grad_problem(
         )
     sym = closed_form(problem, seed_array, order, tol) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
+    if check and engine and problem.function is not None:
+        _check_custom_functions(problem, verdict, tol)
     derivatives = engine.derivatives if engine else {}
     result = GradResult(
         expr=problem.text,
@@ -142,6 +144,20 @@ def grad_problem(
     )
     result.variable_checks = variable_checks(result, tol)
     return result
+
+
+def _check_custom_functions(problem: Problem, verdict: Verdict, tol) -> None:
+    """Each custom autograd Function's backward, checked where it is used:
+    a wrong one is named with the output/input pair and both values."""
+    from diffcli.engine.function_check import check_functions
+
+    out, _ = W.evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
+    for found in check_functions(out, tol.rtol, tol.atol):
+        if found.ok is False:
+            verdict.status = "mismatch"
+            verdict.reason = "; ".join(filter(None, [found.text, verdict.reason]))
+        else:
+            verdict.notes.append(found.text)
 
 
 def _uses_detach(problem: Problem) -> bool:
