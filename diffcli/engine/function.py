@@ -24,6 +24,7 @@ import numpy as np
 
 from diffcli.engine import hooks as H
 from diffcli.engine.grad_fn import FREED_MESSAGE, GradFn
+from diffcli.engine.inplace import LEAF_MESSAGE, retire
 from diffcli.engine.primitive import Primitive
 from diffcli.engine.tensor import NO_PARAMS, GradMode, Tensor, Version
 from diffcli.errors import DiffcliError
@@ -319,13 +320,14 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, outputs: list):
             o._requires_grad = False
     if not live:
         return
+    changed = {}  # inputs the forward changed in place: their old nodes
     for k in live:
         o = outputs[k]
         if id(o) in ctx._dirty:
-            raise DiffcliError(
-                f"{cls.__name__}: mark_dirty (an input changed in place by the "
-                "forward) is not supported; return a new tensor instead"
-            )
+            if o._prim is None and o._requires_grad:
+                raise DiffcliError(LEAF_MESSAGE)
+            changed[id(o)] = retire(o)
+    args = tuple(changed.get(id(a), a) for a in args)
     if len(live) == 1:
         node = outputs[live[0]]
         _make_node(node, cls._primitive, {"_ctx": ctx}, args)
@@ -339,6 +341,13 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, outputs: list):
         ctx._node_output = None
     ctx._node_ref = weakref.ref(node)
     H.EXTRAS.of(node).ctx = ctx
+    for k in live:
+        before = changed.get(id(outputs[k]))
+        if before is not None:  # earlier uses keep the node it was
+            changes = outputs[k]._bump()
+            changes.history.append((outputs[k]._tick, before))
+    if changed and ctx._saved:  # saved as the forward left them
+        ctx._ticks = tuple(-1 if t is None else t._tick for t in ctx._saved)
 
 
 def _make_node(t: Tensor, prim: Primitive, params: dict, inputs: tuple) -> None:
