@@ -143,7 +143,11 @@ def become(self: Tensor, out: Tensor, before: Tensor, aliased: bool) -> None:
 
 def fill_(self: Tensor, value: float) -> Tensor:
     """Fill in place (the idiom to reset ``.grad``): views such as ``.data``
-    see the change."""
+    see the change.  Recorded on a tensor in a graph (no gradient flows back
+    through the old values), refused on a leaf that requires grad."""
+    if GradMode.enabled and self._requires_grad:
+        setitem(self, ..., value)
+        return self
     if self._data.flags.writeable:
         self._data[...] = value
     else:

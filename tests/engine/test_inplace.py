@@ -85,7 +85,7 @@ def test_error_where_pytorchs_fires_binary(name, where):
         lambda lib, d: d.exp_(),
         lambda lib, d: d.sin_(),
         lambda lib, d: d.clamp_(min=1.0),
-        lambda lib, d: d.zero_() if lib is None else d.pow_(2),
+        lambda lib, d: d.pow_(2),
     ],
     ids=["d*=d", "d*=2", "d+=d", "exp_", "sin_", "clamp_", "pow_"],
 )
@@ -98,6 +98,22 @@ def test_inplace_methods_on_a_non_leaf(change):
         return a.grad, d, d._version
 
     both(program, torch)
+
+
+def test_zero_and_fill_on_a_non_leaf_stop_the_gradient():
+    """(PyTorch names the nodes ZeroBackward0 and FillBackward0; diffcli
+    records them as CopySlices, with the same gradients.)"""
+
+    def program(lib):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        y, w = a * 3, a * 5
+        z = y * 1
+        y.zero_()
+        w.fill_(2.0)
+        (y + z + w).sum().backward()
+        return a.grad, y.detach(), w.detach(), y.requires_grad
+
+    assert both(program, torch)[0][1].tolist() == [3.0, 3.0]
 
 
 def test_changes_without_recording_are_seen_too():
