@@ -5,7 +5,9 @@ pass; ``Function`` adds custom rules, ``functional`` Jacobians and Hessians,
 ``gradcheck``/``gradgradcheck`` finite-difference checks.
 """
 
-from diffcli.autograd import function, functional
+from typing import Any
+
+from diffcli.autograd import function
 from diffcli.engine.autograd import Variable, backward, grad
 from diffcli.engine.function import Function, FunctionCtx, once_differentiable
 from diffcli.engine.grad_mode import (
@@ -15,6 +17,16 @@ from diffcli.engine.grad_mode import (
     set_grad_enabled,
 )
 from diffcli.engine.gradcheck import gradcheck, gradgradcheck
+
+
+def __getattr__(name: str) -> Any:
+    """``functional`` loads on first use: most programs never need it."""
+    if name == "functional":
+        import diffcli.autograd.functional as functional
+
+        return functional
+    raise AttributeError(f"module 'diffcli.autograd' has no attribute '{name}'")
+
 
 __all__ = [
     "Function",
