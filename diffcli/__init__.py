@@ -4,29 +4,19 @@ by SymPy.  ``import diffcli as dc`` reads like ``import torch``.
 
 import sys as _sys
 
-from diffcli.engine import autograd, optim
-from diffcli.engine.autograd import (
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
+from diffcli import autograd, nn
+from diffcli.engine import optim
 from diffcli.engine.creation import (
     DoubleTensor,
     FloatTensor,
     arange,
     as_tensor,
-    bool_,
     double,
     eye,
     float,
-    float16,
-    float32,
-    float64,
     from_numpy,
     full,
-    int32,
-    int64,
+    half,
     linspace,
     long,
     manual_seed,
@@ -34,11 +24,36 @@ from diffcli.engine.creation import (
     ones_like,
     rand,
     randn,
+    short,
     tensor,
     zeros,
     zeros_like,
 )
+from diffcli.engine.dtypes import (
+    DeviceError,
+    backends,
+    bool_,
+    cuda,
+    device,
+    float16,
+    float32,
+    float64,
+    get_default_device,
+    get_default_dtype,
+    int16,
+    int32,
+    int64,
+    set_default_device,
+    set_default_dtype,
+    uint8,
+)
 from diffcli.engine.functional import API as _API
+from diffcli.engine.grad_mode import (
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from diffcli.engine.gradcheck import gradcheck, gradgradcheck
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError, ExprError
@@ -46,8 +61,7 @@ from diffcli.errors import DiffcliError, ExprError
 globals().update(_API)  # every table function offered to Python, by name
 __version__ = "0.1.0"
 
-# PyTorch programs import these by their old paths (from torch.autograd import ...).
-_sys.modules[__name__ + ".autograd"] = autograd
+# PyTorch programs import this by its path (from torch.optim import SGD).
 _sys.modules[__name__ + ".optim"] = optim
 
 __all__ = [name for name in dir() if not name.startswith("_")]

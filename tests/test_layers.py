@@ -27,6 +27,8 @@ LAYERS = {
     "diffcli.errors": (0, "errors"),
     "diffcli.engine": (1, "engine"),
     "diffcli": (2, "facade"),  # the package itself only, not its subpackages
+    "diffcli.autograd": (2, "facade"),  # torch.autograd's paths over the engine
+    "diffcli.nn": (2, "facade"),  # torch.nn.functional's names from the table
     "diffcli.expr": (3, "expr"),
     "diffcli.verify": (4, "verify"),
     "diffcli.minimize": (5, "minimize"),

@@ -1,4 +1,4 @@
-"""The reverse pass: ``backward``, ``grad``, and the switches that gate recording.
+"""The reverse pass: ``backward`` and ``grad``.
 
 The pass is iterative (no recursion, so million-node chains are fine) and
 visits each node once, after every consumer of its output has sent its
@@ -6,6 +6,9 @@ cotangent (Kahn's order on the reversed graph).  Each rule of ``ops`` runs in
 one of two namespaces: numpy forwards for a plain first-order pass, or the
 recorded primitives when ``create_graph`` asks for a differentiable one; the
 numpy pass lets rules overwrite arrays that would die unread (``reuse``).
+Nodes with hooks or a custom Function's rule take the general step of
+hooked_step.py; an edge to a tensor changed in place since is followed to the
+node it was (inplace.as_recorded).
 """
 
 from __future__ import annotations
@@ -13,105 +16,32 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from diffcli.engine import hooked_step as hooked
+from diffcli.engine import hooks as H
 from diffcli.engine import memory_reuse as reuse
+from diffcli.engine.grad_fn import FREED_MESSAGE
+from diffcli.engine.grad_mode import (  # noqa: F401  (dc.autograd's names)
+    GradSwitch,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from diffcli.engine.inplace import as_recorded
 from diffcli.engine.table import PRIMITIVES
-from diffcli.engine.tensor import FREED, Freed, GradFn, GradMode, Tensor, apply
+from diffcli.engine.tensor import FREED, Freed, GradFn, Tensor, apply
 from diffcli.errors import DiffcliError
 
 _NUMPY = SimpleNamespace(**{name: p.forward for name, p in PRIMITIVES.items()})
 _TENSOR = SimpleNamespace(
     **{name: functools.partial(apply, p) for name, p in PRIMITIVES.items()}
 )
-FREED_MESSAGE = (
-    "Trying to backward through the graph a second time (or directly access saved "
-    "tensors after they have already been freed). Saved intermediate values of the "
-    "graph are freed when you call .backward() or autograd.grad(). Specify "
-    "retain_graph=True if you need to backward through the graph a second time or "
-    "if you need to access saved tensors after calling backward."
-)
-MODIFIED_MESSAGE = (
-    "one of the variables needed for gradient computation has been modified by an "
-    "inplace operation: an input of shape {shape} of {name} changed after {name} "
-    "was recorded; compute the result again after the change, or change a copy "
-    "(x.clone()) instead"
-)
-
-
-class _GradSwitch:
-    """Sets this thread's grad mode for a block, or for each call of a
-    decorated function (a switch of its own per call, so calls in several
-    threads or recursive ones restore what they found)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> None:
-        self._saved.append(GradMode.enabled)
-        GradMode.enabled = self._enabled
-
-    def __exit__(self, *exc: object) -> None:
-        GradMode.enabled = self._saved.pop()
-
-    def __call__(self, func: Callable) -> Callable:
-        enabled = self._enabled
-
-        @functools.wraps(func)
-        def switched(*args: Any, **kwargs: Any) -> Any:
-            with _GradSwitch(enabled):
-                return func(*args, **kwargs)
-
-        return switched
-
-
-class _SetGradEnabled(_GradSwitch):
-    """Switches at once, as PyTorch's does when called as a function; as a
-    context manager it then restores the mode it found."""
-
-    def __init__(self, enabled: bool) -> None:
-        super().__init__(enabled)
-        self._found = GradMode.enabled
-        GradMode.enabled = enabled
-
-    def __enter__(self) -> None:
-        GradMode.enabled = self._enabled
-
-    def __exit__(self, *exc: object) -> None:
-        GradMode.enabled = self._found
-
-    def __call__(self, func: Callable) -> Callable:
-        GradMode.enabled = self._found  # a decorator switches only its calls
-        return super().__call__(func)
-
-
-def no_grad(func: Callable | None = None) -> Any:
-    """Operations inside do not record a graph (their results need no grad).
-
-    A context manager, or a decorator with or without parentheses.
-    """
-    switch = _GradSwitch(False)
-    return switch if func is None else switch(func)
-
-
-def enable_grad(func: Callable | None = None) -> Any:
-    """Recording back on inside a ``no_grad`` block (also a decorator)."""
-    switch = _GradSwitch(True)
-    return switch if func is None else switch(func)
-
-
-def set_grad_enabled(mode: bool) -> _GradSwitch:
-    """Turn recording on or off now; as a context manager, for a block."""
-    return _SetGradEnabled(mode)
-
-
-def is_grad_enabled() -> bool:
-    return GradMode.enabled
 
 
 def backward(
@@ -124,8 +54,15 @@ def backward(
     roots = _roots(tensors, grad_tensors, create_graph)
     grads = _run(roots, retain_graph, create_graph, capture=())
     taken: set[int] = set()
+    extras = H.EXTRAS.data
     for leaf, g in grads.items():
-        _accumulate(leaf, g, create_graph, taken)
+        if extras and id(leaf) in extras:
+            with GradSwitch(create_graph):
+                g = hooked.leaf_gradient(leaf, g, not create_graph, True)
+                _accumulate(leaf, g, create_graph, taken)
+                hooked.accumulated(leaf, g)
+        else:
+            _accumulate(leaf, g, create_graph, taken)
 
 
 def grad(
@@ -144,7 +81,11 @@ def grad(
     roots = _roots(outputs, grad_outputs, create_graph)
     grads = _run(roots, retain_graph, create_graph, capture=inputs)
     result: list[Tensor | None] = []
+    extras = H.EXTRAS.data
     for i, x in enumerate(inputs):
+        if x._prim is None and x in grads and extras and id(x) in extras:
+            with GradSwitch(create_graph):
+                grads[x] = hooked.leaf_gradient(x, grads[x], not create_graph, False)
         if x not in grads:
             if not allow_unused:
                 raise DiffcliError(
@@ -217,11 +158,25 @@ def _run(roots, retain_graph, create_graph, capture) -> dict:
         if t._prim is not None and not pending.get(t)
     ]
     captured = {t: None for t in capture if t._prim is not None}
+    extras = H.EXTRAS.data  # nodes with hooks or a custom rule: rare, often none
+    general = None
     mode = contextlib.nullcontext() if create_graph else np.errstate(all="ignore")
-    with _GradSwitch(create_graph), mode:
+    with GradSwitch(create_graph), mode:
         while ready:
             node = ready.pop()
-            g = grads.pop(node)
+            try:
+                g = grads.pop(node)
+            except KeyError:  # a custom rule sent nothing (None)
+                hooked.skip(node, pending, ready)
+                continue
+            if extras and id(node) in extras:
+                lent.discard(node)
+                general = general or hooked.Pass(
+                    F, not create_graph, retain_graph, grads, pending, ready,
+                    captured, input_grad, _free,
+                )  # fmt: skip
+                hooked.step(node, g, general)
+                continue
             own = node in lent
             if own:
                 lent.discard(node)
@@ -270,8 +225,8 @@ def _consumers(roots: list[Tensor]) -> dict[Tensor, int]:
         for x in inputs:
             if type(x) is not Tensor:
                 continue
-            if x._version > node._version:
-                _check_unchanged(node, x)
+            if x._tick > node._tick:  # changed in place since node used it
+                x = as_recorded(node, x)
             if x._prim is not None and x._requires_grad:
                 if x in pending:
                     pending[x] += 1
@@ -284,15 +239,7 @@ def _consumers(roots: list[Tensor]) -> dict[Tensor, int]:
 def _free(node: Tensor) -> None:
     """Drop a node's saved inputs, keeping the name they gave it."""
     static = isinstance(node._prim.torch, str)
-    node._inputs = FREED if static else Freed(GradFn(node).name())
-
-
-def _check_unchanged(node: Tensor, x: Tensor) -> None:
-    """``x`` changed in place after ``node`` was recorded: fine unless the node's
-    rules read its values, or ``x`` became another node (the edge is stale)."""
-    if node._prim.saves_inputs or x._prim is not None:
-        name = GradFn(node).name()
-        raise DiffcliError(MODIFIED_MESSAGE.format(shape=x.shape, name=name))
+    node._inputs = FREED if static else Freed(GradFn(node)._short_name())
 
 
 def input_grad(prim, i: int, F, g, ans, values, params, shape) -> Any:

@@ -6,27 +6,36 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.dtypes import (
+    bool_,
+    check_device,
+    default_float,
+    float16,
+    float32,
+    float64,
+    int16,
+    int64,
+)
 from diffcli.engine.functional import shape_arg
 from diffcli.engine.tensor import Tensor, _as_array, _untensor
 from diffcli.errors import DiffcliError
 
-float16, float32, float64 = (
-    np.dtype(np.float16),
-    np.dtype(np.float32),
-    np.dtype(np.float64),
-)
-int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
-float, double, long = float32, float64, int64  # PyTorch's aliases
+half, float, double = float16, float32, float64  # PyTorch's aliases
+short, long = int16, int64
 
 _rng = np.random.default_rng()
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A tensor from (nested) numbers; float data becomes float64, ints stay ints.
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
+) -> Tensor:
+    """A tensor from (nested) numbers; float data takes the default float dtype
+    (float64 unless set), ints stay ints.
 
     A list of tensors that require grad is stacked, keeping their graphs, so
     ``dc.tensor([m[0]**2, m[1]**3])`` stays differentiable.
     """
+    check_device(device)
     if isinstance(data, (list, tuple)) and _tracks(data):
         from diffcli.engine.functional import cast, stack
 
@@ -57,7 +66,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device)
     return (
         data
         if isinstance(data, Tensor) and dtype is None
@@ -69,39 +79,70 @@ def _shape(size: tuple, keyword: Any = None) -> tuple[int, ...]:
     return tuple(int(n) for n in shape_arg(size if keyword is None else (keyword,)))
 
 
-def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+def _make(array: np.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
+    check_device(device)
     t = Tensor._wrap(array)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_shape(size), dtype=dtype or float64), requires_grad)
-
-
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_shape(size), dtype=dtype or float64), requires_grad)
-
-
-def full(
-    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+def zeros(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     return _make(
-        np.full(_shape((size,)), fill_value, dtype=dtype or float64), requires_grad
+        np.zeros(_shape(size), dtype=dtype or default_float()), requires_grad, device
     )
 
 
-def eye(
-    n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False
+def ones(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    return _make(np.eye(n, m, dtype=dtype or float64), requires_grad)
+    return _make(
+        np.ones(_shape(size), dtype=dtype or default_float()), requires_grad, device
+    )
 
 
-def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(input.shape, dtype=dtype or input.dtype), requires_grad)
+def full(
+    size: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    array = np.full(_shape((size,)), fill_value, dtype=dtype or _kind_of(fill_value))
+    return _make(array, requires_grad, device)
 
 
-def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(input.shape, dtype=dtype or input.dtype), requires_grad)
+def _kind_of(value: Any) -> np.dtype:
+    """PyTorch's dtype for a fill value: bool, int64, or the default float."""
+    if isinstance(value, bool):
+        return bool_
+    return int64 if isinstance(value, int) else default_float()
+
+
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _make(np.eye(n, m, dtype=dtype or default_float()), requires_grad, device)
+
+
+def zeros_like(
+    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _make(
+        np.zeros(input.shape, dtype=dtype or input.dtype), requires_grad, device
+    )
+
+
+def ones_like(
+    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _make(
+        np.ones(input.shape, dtype=dtype or input.dtype), requires_grad, device
+    )
 
 
 def arange(
@@ -109,23 +150,29 @@ def arange(
     end: Any = None,
     step: Any = 1,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Like PyTorch: integer arguments give int64, any float argument float64."""
+    """Like PyTorch: integer arguments give int64, any float argument the
+    default float dtype."""
     if end is None:
         start, end = 0, start
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
-        dtype = float64
-    return _make(values.astype(dtype or int64), requires_grad)
+        dtype = default_float()
+    return _make(values.astype(dtype or int64), requires_grad, device)
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    return _make(
-        np.linspace(start, end, int(steps), dtype=dtype or float64), requires_grad
-    )
+    array = np.linspace(start, end, int(steps), dtype=dtype or default_float())
+    return _make(array, requires_grad, device)
 
 
 def manual_seed(seed: int) -> None:
@@ -135,21 +182,26 @@ def manual_seed(seed: int) -> None:
 
 
 def randn(
-    *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples (``size=()`` gives a 0-d tensor)."""
-    return _make(
-        _rng.standard_normal(_shape(sizes, size)).astype(dtype or float64),
-        requires_grad,
-    )
+    values = _rng.standard_normal(_shape(sizes, size))
+    return _make(values.astype(dtype or default_float()), requires_grad, device)
 
 
 def rand(
-    *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    return _make(
-        _rng.random(_shape(sizes, size)).astype(dtype or float64), requires_grad
-    )
+    values = _rng.random(_shape(sizes, size))
+    return _make(values.astype(dtype or default_float()), requires_grad, device)
 
 
 def FloatTensor(data: Any) -> Tensor:

@@ -73,12 +73,20 @@ def analytical_jacobian(fn: Callable, inputs: Sequence[Tensor]):
 def gradcheck(
     fn: Callable,
     inputs: Any,
+    *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    **accepted: Any,
 ) -> bool:
-    """True when the engine's gradients match central differences, else raise."""
+    """True when the engine's gradients match central differences, else raise
+    naming the first (output, input) pair that differs, as PyTorch does.
+
+    PyTorch's other options (``fast_mode``, ``check_undefined_grad``, ...) are
+    accepted; the full Jacobians are always compared.
+    """
+    _accept(accepted)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:
@@ -87,29 +95,68 @@ def gradcheck(
             )
     numeric = numerical_jacobian(fn, inputs, eps)
     analytic = analytical_jacobian(fn, inputs)
+    sizes = [o.numel() for o in _outputs(fn, inputs)]
     for i, (a, n) in enumerate(zip(analytic, numeric, strict=True)):
-        if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
+        start = 0
+        for k, size in enumerate(sizes):
+            rows = slice(start, start + size)
+            start += size
+            if np.allclose(a[rows], n[rows], rtol=rtol, atol=atol, equal_nan=True):
+                continue
             if not raise_exception:
                 return False
             raise GradcheckError(
-                f"Jacobian mismatch for input {i}:\nnumerical:\n{n}\nanalytical:\n{a}"
+                f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                f"numerical:{Tensor._wrap(n[rows])}\nanalytical:{Tensor._wrap(a[rows])}"
             )
     return True
+
+
+_OPTIONS = {
+    "nondet_tol",
+    "check_undefined_grad",
+    "check_grad_dtypes",
+    "check_batched_grad",
+    "check_batched_forward_grad",
+    "check_forward_ad",
+    "check_backward_ad",
+    "fast_mode",
+    "masked",
+    "grad_outputs",
+    "gen_non_contig_grad_outputs",
+}
+
+
+def _accept(options: dict) -> None:
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise TypeError(
+            f"gradcheck() got an unexpected keyword argument '{min(unknown)}'"
+        )
 
 
 def gradgradcheck(
     fn: Callable,
     inputs: Any,
+    grad_outputs: Any = None,
+    *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    **accepted: Any,
 ) -> bool:
-    """gradcheck of the backward pass itself (second order, via create_graph)."""
+    """gradcheck of the backward pass itself (second order, via create_graph),
+    with random cotangents unless ``grad_outputs`` are given."""
+    _accept(accepted)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     outs = _outputs(fn, inputs)
     rng = np.random.default_rng(0)
-    seeds = [Tensor(rng.standard_normal(o.shape)) for o in outs]
+    if grad_outputs is None:
+        seeds = [Tensor(rng.standard_normal(o.shape)) for o in outs]
+    else:
+        given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else grad_outputs
+        seeds = [Tensor(g.detach()) for g in given]
 
     def first_order(*xs):
         # The numerical Jacobian runs this under no_grad; the backward needs a graph.
@@ -128,4 +175,11 @@ def gradgradcheck(
             g if g is not None else x * 0 for g, x in zip(grads, xs_wrt, strict=True)
         )
 
-    return gradcheck(first_order, inputs, eps, atol, rtol, raise_exception)
+    return gradcheck(
+        first_order,
+        inputs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )

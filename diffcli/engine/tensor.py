@@ -6,8 +6,9 @@ A Tensor wraps one numpy array.  A tensor computed by a primitive from
 params.  One object per operation keeps recording cheap: the first two inputs
 live in slots rather than in a tuple of their own, and parameterless nodes
 share one empty dict (about a third less memory per node).
-``grad_fn`` shows that node as PyTorch names it.  The backward pass lives in
-``autograd.py``; this module only builds graphs.
+``grad_fn`` shows that node as PyTorch names it (grad_fn.py).  The backward
+pass lives in ``autograd.py``, in-place changes in ``inplace.py``; this module
+only builds graphs.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine import hooks as H
 from diffcli.engine import table as ops
+from diffcli.engine.dtypes import default_float
+from diffcli.engine.grad_fn import FREED, Freed, GradFn
 from diffcli.engine.tensor_repr import dtype_suffix, format_tensor
 from diffcli.errors import DiffcliError
+
+__all__ = ["FREED", "Freed", "GradFn", "GradMode", "Tensor", "apply"]
 
 
 class _GradMode(threading.local):
@@ -35,65 +41,18 @@ GradMode = _GradMode()
 class Version:
     """A clock that ticks at every in-place change.
 
-    A tensor's ``_version`` is the tick at which its values were made, so a node
-    recorded before one of its inputs changed in place knows it (PyTorch's
-    version counters, with one counter for all tensors).
+    A tensor's ``_tick`` is the tick at which its values were made, so a node
+    recorded before one of its inputs changed in place knows it, with one
+    clock for all tensors and nothing stored per edge.  PyTorch's per-tensor
+    count (``_version``) is kept beside the few tensors that change
+    (hooks.CHANGES).
     """
 
     now: int = 0
 
 
-class Freed:
-    """Stands in for a node's inputs once a backward has freed them.
-
-    It remembers the node's name where that depended on the inputs.
-    """
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str | None = None) -> None:
-        self.name = name
-
-
-FREED = Freed()
 NO_INPUT = object()  # fills the second input slot of a one-input node
 NO_PARAMS: dict = {}  # shared by every node without params; nothing mutates it
-
-
-class GradFn:
-    """PyTorch's view of a recorded operation: its name and where it leads."""
-
-    __slots__ = ("_tensor",)
-
-    def __init__(self, tensor: Tensor) -> None:
-        self._tensor = tensor
-
-    def name(self) -> str:
-        """PyTorch's class name for this backward node, e.g. ``MulBackward0``."""
-        t = self._tensor
-        if isinstance(t._inputs, Freed):
-            return t._inputs.name or t._prim.torch
-        return t._prim.grad_fn_name(t._inputs, t._params)
-
-    @property
-    def next_functions(self) -> tuple:
-        return (
-            tuple(
-                (x.grad_fn if isinstance(x, Tensor) and x._requires_grad else None, 0)
-                for x in self._tensor._inputs
-            )
-            if isinstance(self._tensor._inputs, tuple)
-            else ()
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, GradFn) and other._tensor is self._tensor
-
-    def __hash__(self) -> int:
-        return id(self._tensor)
-
-    def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self._tensor))}>"
 
 
 class Tensor:
@@ -114,13 +73,14 @@ class Tensor:
         "_params",
         "_prim",
         "_requires_grad",
-        "_version",
+        "_tick",
         "grad",
     )
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators
 
     def __init__(self, data: Any = (), requires_grad: bool = False, dtype=None) -> None:
-        """PyTorch's legacy constructor: data in the default dtype (float64).
+        """PyTorch's legacy constructor: data in the default dtype (float64
+        unless set).
 
         ``dc.tensor`` is the constructor that infers the dtype (ints stay ints).
         """
@@ -128,9 +88,9 @@ class Tensor:
             data = data._data
         elif isinstance(data, (list, tuple)) and _holds_tensors(data):
             data = np.array(_untensor(data))
-        self._data = np.array(data, dtype=dtype or np.float64)
+        self._data = np.array(data, dtype=dtype or default_float())
         self._requires_grad = False
-        self._version = Version.now
+        self._tick = Version.now
         self._prim = self._params = self._in0 = self._in1 = self._more = None
         self.grad: Tensor | None = None
         if requires_grad:
@@ -143,7 +103,7 @@ class Tensor:
         t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = t._prim = t._params = t._in0 = t._in1 = t._more = None
         t._requires_grad = False
-        t._version = Version.now
+        t._tick = Version.now
         return t
 
     @property
@@ -169,7 +129,16 @@ class Tensor:
 
     @property
     def grad_fn(self) -> GradFn | None:
-        return None if self._prim is None else GradFn(self)
+        if self._prim is None:
+            return None
+        ctx = self._params.get("_ctx")  # a custom Function's node is its context
+        return GradFn(self) if ctx is None else ctx
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor was changed in place (PyTorch's counter)."""
+        changes = H.CHANGES.get(self)
+        return 0 if changes is None else changes.edits
 
     # --- properties -----------------------------------------------------------
     @property
@@ -300,23 +269,14 @@ class Tensor:
         """A copy in new memory; gradients flow back to ``self``."""
         return apply(ops.PRIMITIVES["clone"], self)
 
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place (the idiom to reset ``.grad``)."""
-        return self.fill_(0)
-
-    def fill_(self, value: float) -> Tensor:
-        """Fill in place: views such as ``.data`` see the change."""
-        if self._data.flags.writeable:
-            self._data[...] = value
-        else:
-            self._data = np.full_like(self._data, value)
-        self._bump()
-        return self
-
-    def _bump(self) -> None:
+    def _bump(self) -> H.Changes:
         """Record an in-place change, which nodes recorded earlier must not miss."""
         Version.now += 1
-        self._version = Version.now
+        self._tick = Version.now
+        changes = H.CHANGES.of(self)
+        changes.edits += 1
+        changes.ticks.append(Version.now)
+        return changes
 
     def __repr__(self) -> str:
         suffixes = []
@@ -324,7 +284,7 @@ class Tensor:
         if dtype:
             suffixes.append(dtype)
         if self._prim is not None:
-            suffixes.append(f"grad_fn=<{GradFn(self).name()}>")
+            suffixes.append(f"grad_fn=<{self.grad_fn._short_name()}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         return format_tensor(self._data, suffixes)
@@ -333,56 +293,10 @@ class Tensor:
 
     __hash__ = object.__hash__  # identity, at C speed (backward keys dicts by tensor)
 
-    # --- in-place assignment: records CopySlices like PyTorch -----------------
-    def __setitem__(self, index: Any, value: Any) -> None:
-        index = _unwrap_index(index)
-        records = GradMode.enabled and (
-            self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
-        )
-        if not records:
-            if not self._data.flags.writeable:
-                self._data = np.array(self._data)
-            self._data[index] = value._data if isinstance(value, Tensor) else value
-            self._bump()
-            return
-        if self.is_leaf and self._requires_grad:
-            raise DiffcliError(
-                "a leaf Variable that requires grad is being used in an in-place "
-                "operation; assign into a copy (x.clone()) or under dc.no_grad()"
-            )
-        before = Tensor._wrap(self._data)
-        before._take(self)
-        Version.now += 1  # nodes that consumed self now see a newer input
-        self._take(apply(ops.PRIMITIVES["index_put"], before, value, index=index))
-
-    def _apply_inplace(self, prim: ops.Primitive, other: Any) -> Tensor:
-        """``self op= other``.  When recorded, self becomes the op's node (``y += 1``
-        gives AddBackward0, as in PyTorch), computed from a copy of self's old node
-        so the graph has no cycle."""
-        tracked = self._requires_grad or (
-            isinstance(other, Tensor) and other._requires_grad
-        )
-        if not (GradMode.enabled and tracked) or (self.is_leaf and self._requires_grad):
-            self[...] = apply(prim, self, other)  # a plain write, or the leaf error
-            return self
-        before = Tensor._wrap(self._data)
-        before._take(self)
-        out = apply(prim, before, other)
-        if out.shape != self.shape:
-            raise DiffcliError(
-                f"output with shape {list(self.shape)} doesn't match the broadcast "
-                f"shape {list(out.shape)}"
-            )
-        if out.dtype != self.dtype:
-            out = apply(ops.PRIMITIVES["cast"], out, dtype=self.dtype)
-        self._take(out)
-        self._bump()  # nodes that consumed self now see a newer input
-        return self
-
     def _take(self, other: Tensor) -> None:
         """Become ``other``: its values and the operation that made them."""
         self._data, self._requires_grad = other._data, other._requires_grad
-        self._version = other._version
+        self._tick = other._tick
         self._prim, self._params = other._prim, other._params
         self._in0, self._in1, self._more = other._in0, other._in1, other._more
 
@@ -411,7 +325,7 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
     # faster than on 0-d arrays; _array() makes them arrays when shared.
     t._data = out
     t.grad = None
-    t._version = Version.now
+    t._tick = Version.now
     if tracked:
         t._prim, t._params, t._requires_grad = prim, params or NO_PARAMS, True
         t._inputs = args
@@ -422,12 +336,17 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
-    """numpy array of ``data``; float64 unless told otherwise (ints stay ints)."""
+    """numpy array of ``data``; Python floats in the default float dtype
+    (float64 unless set), ints stay ints."""
     if dtype is not None:
         return np.array(data, dtype=dtype)
     arr = np.array(data)
     if (arr.dtype.kind == "f" and arr.dtype != np.float32) or arr.dtype.kind == "O":
         arr = arr.astype(np.float64)
+    if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        default = default_float()
+        if default != np.float64:
+            arr = arr.astype(default)
     return arr
 
 

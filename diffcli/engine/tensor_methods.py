@@ -13,9 +13,16 @@ from typing import Any
 import numpy as np
 
 from diffcli.engine import functional as fn
+from diffcli.engine import inplace, tensor_extras
 from diffcli.engine.autograd import backward as _backward
+from diffcli.engine.table import FUNCTIONS
 from diffcli.engine.table import PRIMITIVES as P
 from diffcli.engine.tensor import Tensor, _unwrap_index, apply
+
+# PyTorch records ``2 * x`` as ``x * 2``: the tensor first, as its own operator.
+COMMUTATIVE = ("add", "mul")
+# Table functions that get an in-place method ``x.name_(...)``.
+INPLACE_CATEGORIES = ("arithmetic", "elementwise")
 
 
 def install() -> None:
@@ -23,7 +30,7 @@ def install() -> None:
 
     def binary(name: str, reflected: bool = False):
         prim = P[name]
-        if reflected:
+        if reflected and name not in COMMUTATIVE:
             return lambda self, other: apply(prim, other, self)
         return lambda self, other: apply(prim, self, other)
 
@@ -76,13 +83,11 @@ def install() -> None:
     Tensor.argmin = lambda self, dim=None: Tensor._wrap(np.argmin(self._data, axis=dim))
     Tensor.float = lambda self: fn.cast(self, np.float32)
     Tensor.double = lambda self: fn.cast(self, np.float64)
+    Tensor.half = lambda self: fn.cast(self, np.float16)
     Tensor.long = lambda self: fn.cast(self.detach(), np.int64)
-    Tensor.to = lambda self, dtype=None, **kw: (
-        self if dtype is None else fn.cast(self, dtype)
-    )
-    Tensor.type = lambda self, dtype=None: (
-        str(self.dtype) if dtype is None else fn.cast(self, dtype)
-    )
+    Tensor.int = lambda self: fn.cast(self.detach(), np.int32)
+    Tensor.bool = lambda self: fn.cast(self.detach(), np.bool_)
+    tensor_extras.install()
 
     def backward(
         self,
@@ -100,22 +105,17 @@ def install() -> None:
 
     Tensor.backward = backward
 
-    def _inplace(op: str):
-        prim = P[op]
-
-        def method(self, other):
-            return self._apply_inplace(prim, other)
-
-        return method
-
-    for name, op in [
-        ("add", "add"),
-        ("sub", "sub"),
-        ("mul", "mul"),
-        ("truediv", "div"),
-    ]:
-        setattr(Tensor, f"__i{name}__", _inplace(op))
-    Tensor.add_ = _inplace("add")
-    Tensor.sub_ = _inplace("sub")
-    Tensor.mul_ = _inplace("mul")
-    Tensor.div_ = _inplace("div")
+    Tensor.__setitem__ = inplace.setitem
+    Tensor.fill_ = inplace.fill_
+    Tensor.zero_ = inplace.zero_
+    Tensor.copy_ = inplace.copy_
+    for name, op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "div")]:
+        method = inplace.binary(P[op])
+        setattr(Tensor, f"__i{'truediv' if name == 'div' else name}__", method)
+        setattr(Tensor, f"{name}_", method)
+    Tensor.__ipow__ = inplace.binary(P["pow"])
+    for f in FUNCTIONS.values():
+        if f.method and f.category in INPLACE_CATEGORIES and "api" in f.surfaces:
+            for name in (f.name, *f.aliases):
+                if name + "_" not in Tensor.__dict__:
+                    setattr(Tensor, name + "_", inplace.method_(fn.API[name]))

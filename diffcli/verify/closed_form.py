@@ -167,11 +167,14 @@ def _thaw(forms: np.ndarray, frozen: dict) -> np.ndarray:
 
 
 def _replay(problem: Problem, symbols: dict) -> np.ndarray:
-    """Run the user's function once and replay its recorded graph in SymPy."""
+    """Run the user's function once and replay its recorded graph in SymPy;
+    custom autograd Functions record their forward's own operations."""
+    from diffcli.engine.function import inline
     from diffcli.expr import symbolic as S
     from diffcli.verify.witnesses import evaluate_at
 
-    out, tensors = evaluate_at(problem, {n: problem.point[n] for n in symbols})
+    with inline():
+        out, tensors = evaluate_at(problem, {n: problem.point[n] for n in symbols})
     return S.replay(out, {tensors[n]: symbols[n] for n in symbols})
 
 

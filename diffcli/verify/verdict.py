@@ -127,6 +127,8 @@ def grad_problem(
         fd = held.finite_differences(problem, engine, order, tol)
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
+    if check and engine and problem.function is not None:
+        _check_custom_functions(problem, verdict, tol)
     derivatives = engine.derivatives if engine else {}
     result = GradResult(
         expr=problem.text,
@@ -151,6 +153,20 @@ def grad_problem(
     )
     result.variable_checks = variable_checks(result, tol)
     return result
+
+
+def _check_custom_functions(problem: Problem, verdict: Verdict, tol) -> None:
+    """Each custom autograd Function's backward, checked where it is used:
+    a wrong one is named with the output/input pair and both values."""
+    from diffcli.engine.function_check import check_functions
+
+    out, _ = W.evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
+    for found in check_functions(out, tol.rtol, tol.atol):
+        if found.ok is False:
+            verdict.status = "mismatch"
+            verdict.reason = "; ".join(filter(None, [found.text, verdict.reason]))
+        else:
+            verdict.notes.append(found.text)
 
 
 def grad_function(

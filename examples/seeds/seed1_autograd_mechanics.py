@@ -56,7 +56,7 @@ for _ in range(500):
     y = f(x)
     y.backward()
     optimizer.step()
-print(f"y = {f(x).data}; x = {x.data}")
+print(f"y = {f(x).data!s}; x = {x.data!s}")  # str(): as the document shows
 
 # The autograd toolkit: requires_grad, grad_fn, mean, requires_grad_, no_grad, detach.
 x = dc.ones(2, 2, requires_grad=True)

