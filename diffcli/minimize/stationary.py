@@ -139,11 +139,21 @@ def _solve(problem: Problem) -> list[StationaryPoint]:
 
 def _periods(sp, f: Any, problem: Problem, symbols: dict) -> dict | None:
     """f's period in each variable element, nan where it has none; None if
-    f is periodic in none (the usual case)."""
+    f is periodic in none (the usual case).
+
+    Only symbols inside a periodic function (or a floor, whose difference
+    with its argument is) can be periods' variables: asking SymPy about the
+    others costs seconds for a least-squares fit and always answers none."""
+    from sympy.functions.elementary.trigonometric import TrigonometricFunction
+
+    kinds = (TrigonometricFunction, sp.Mod, sp.frac, sp.floor, sp.ceiling)
+    inside = set().union(*(a.free_symbols for a in f.atoms(*kinds)))
     out = {}
     for n in problem.wrt:
         out[n] = np.full(symbols[n].shape, np.nan)
         for i in np.ndindex(symbols[n].shape):
+            if symbols[n][i] not in inside:
+                continue
             try:
                 t = sp.periodicity(f, symbols[n][i])
             except (NotImplementedError, ValueError, TypeError):
