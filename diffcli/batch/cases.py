@@ -32,7 +32,7 @@ CASE_KEYS = {
     "wrt",
 }
 DEFAULT_KEYS = {"rtol", "atol", "check"}
-EXPECT_KEYS = {"value", "gradient", "hessian"}
+EXPECT_KEYS = {"value", "gradient", "hessian", "closed_form"}
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds per case: `check --timeout`, the pytest plugin
@@ -258,6 +258,12 @@ def _expect(value: Any) -> dict | None:
         return None
     if not isinstance(value, dict) or set(value) - EXPECT_KEYS:
         raise ExprError(f"'expect' takes the fields {sorted(EXPECT_KEYS)}")
+    forms = value.get("closed_form")
+    if forms is not None and (
+        not isinstance(forms, dict)
+        or not all(isinstance(f, str) for f in forms.values())
+    ):
+        raise ExprError("'expect.closed_form' is a table of formulas: { x = \"2*x\" }")
     return value
 
 
@@ -269,18 +275,20 @@ def run_case(case: Case) -> CaseResult:
         result.message = case.error
         return result
     from diffcli.errors import visible_error
-    from diffcli.verify.verdict import Tolerances, grad
+    from diffcli.verify.expect import claims
+    from diffcli.verify.question import prepare
+    from diffcli.verify.verdict import Tolerances, grad_problem
 
+    forms = (case.expect or {}).get("closed_form") or {}
     try:
-        r = grad(
-            case.expr,
-            case.at,
-            case.let,
-            case.wrt,
+        problem = prepare(case.expr, case.at, case.let, case.wrt)
+        r = grad_problem(
+            problem,
             case.seed,
             case.order,
             case.check,
             Tolerances(simplify=SIMPLIFY),
+            expect=claims([f"{k}={f}" for k, f in forms.items()], problem, case.order),
         )
     except ExprError as err:
         result.message = visible_error(err)  # the caret stays under its span
@@ -302,8 +310,11 @@ def _judge(case: Case, r: Any, result: CaseResult) -> None:
     result.gradient = r.gradient
     result.hessian = r.hessian
     errors, problems = [], []
-    if r.check.status == "mismatch":
+    if r.check.status in ("mismatch", "overflow"):  # the CLI's exit 1
         problems.append(f"three-way check: {r.check.reason}")
+    for c in r.expectations:
+        if c.status in ("refuted", "undecided"):
+            problems.append(f"closed_form {c.status}: {c.describe()}")
     for key, got in (
         ("value", r.value),
         ("gradient", r.gradient),

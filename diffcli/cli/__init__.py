@@ -212,6 +212,8 @@ Examples:
   diffcli grad "x1*x2" "x1+x2" --at x1=1,x2=2       # summed: 3, 2
   diffcli grad "x*y" --at x=1,y=2 --direction x=1   # along x: 2
   diffcli grad --func f.py:f --at a=0.5             # Python code with dc.*
+  diffcli grad "norm(x**2)" --at "x=[1,2]" \\
+      --expect "x[0]=2*x[0]**3/sqrt(x[0]**4+x[1]**4)"  # your formula: proved
 
 \b
 Verdicts (check.status in JSON; exit 0 unless said):
@@ -260,6 +262,13 @@ Verdicts (check.status in JSON; exit 0 unless said):
     help="Also the derivative along this direction (a Jacobian-vector "
     "product); same syntax as --at, unnamed variables move by 0.",
 )
+@click.option(
+    "--expect",
+    multiple=True,
+    metavar="NAME=FORMULA",
+    help="Your own derivative of EXPR by NAME (or one entry, x[0]) to check: "
+    "proved, refuted at a point (exit 1), or agreeing at random points.",
+)
 @check_options
 @click.option("--latex", is_flag=True, help="Closed forms as LaTeX.")
 @click.option(
@@ -276,6 +285,7 @@ def grad(
     seed: str | None,
     order: int,
     direction: tuple[str, ...],
+    expect: tuple[str, ...],
     no_check: bool,
     rtol: float | None,
     atol: float | None,
@@ -285,6 +295,7 @@ def grad(
     debug: bool,
 ) -> None:
     def action() -> int:
+        from diffcli.verify import expect as E
         from diffcli.verify import verdict as C
         from diffcli.verify.question import NonScalarOutput, prepare
 
@@ -292,6 +303,10 @@ def grad(
         points = common.parse_assignments(at)
         lets = common.parse_assignments(let)
         names = common.parse_names(wrt) if wrt else None
+        if expect and (func is not None or len(exprs) != 1):
+            raise common.UsageError("--expect needs a single EXPR")
+        if expect and no_check:
+            raise common.UsageError("--expect needs SymPy, which --no-check turns off")
         if func is not None:
             if exprs:
                 raise common.UsageError("give either EXPR or --func, not both")
@@ -315,8 +330,11 @@ def grad(
         else:
             problem = prepare(exprs[0], points, lets, names, strict=True)
             _need_values([problem], no_check)
+            claims = E.claims(expect, problem, order)
             try:
-                result = C.grad_problem(problem, seed, order, not no_check, tol)
+                result = C.grad_problem(
+                    problem, seed, order, not no_check, tol, expect=claims
+                )
             except NonScalarOutput:
                 if not direction or seed is not None:
                     raise
@@ -357,7 +375,8 @@ def _emit(result: Any, latex: bool, tol: Any, json_mode: bool) -> int:
         from diffcli.render import grad_views as render
 
         show((render.multi_view if multi else render.grad_view)(result, latex, tol))
-    return common.exit_code(result.check.status)
+    refuted = any(c.status == "refuted" for c in getattr(result, "expectations", ()))
+    return max(common.exit_code(result.check.status), int(refuted))
 
 
 # --- jacobian -----------------------------------------------------------------

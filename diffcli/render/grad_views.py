@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from diffcli.render.expect_views import expect_view
 from diffcli.render.text import (
     SUMMARY_THRESHOLD,
     array_text,
@@ -230,6 +231,7 @@ def grad_view(
         )
         parts += [Text(""), Text(label, style="bold"), higher]
     parts += direction_view(result, latex)
+    parts += expect_view(result.expectations)
     parts += [Text(""), check_view(result.check)]
     return Group(*parts)
 

@@ -136,6 +136,7 @@ def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
         "check": verdict_json(result.check),
     }
     out |= direction_json(result, latex)
+    out |= expect_json(result.expectations)
     if result.order == 2:
         out["hessian"] = jsonable(result.hessian)
         forms = result.hessian_closed_form
@@ -168,6 +169,14 @@ def jacobian_json(result: JacobianResult, latex: bool = False) -> dict[str, Any]
         "check": verdict_json(result.check),
     }
     return out | _jacobian_matrix(result, latex) | direction_json(result, latex)
+
+
+def expect_json(checks: list[Any]) -> dict[str, Any]:
+    """--expect: ``{"expect": [{target, formula, status, reason, points, entry,
+    at, expected, actual}]}``, or nothing when no formula was given."""
+    if not checks:
+        return {}
+    return {"expect": [jsonable(dict(vars(c))) for c in checks]}
 
 
 def direction_json(result: Any, latex: bool = False) -> dict[str, Any]:

@@ -23,6 +23,7 @@ class ClosedForm:
     value: Any = None  # the expression's value (object array)
     gradient: dict[str, np.ndarray] | None = None  # closed forms (object arrays)
     gradient_at: dict[str, np.ndarray] | None = None  # at the point
+    exact: dict[str, np.ndarray] | None = None  # the gradient before tidying
     hessian: dict[str, dict[str, np.ndarray]] | None = None
     hessian_at: dict[str, dict[str, np.ndarray]] | None = None
     nth: Any = None
@@ -140,6 +141,7 @@ def _derive(
     }
     point |= {held[c]: S.HELD_VALUES[c] for c in held}
     shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
+    result.exact = shown
     result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
     result.point = point
     _at_point(problem, result, derived, symbols, names, order, tol, engine, point)

@@ -8,6 +8,7 @@ central finite differences of the forward pass.  Everything here returns data
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
 from diffcli.verify.directional import Directional
 from diffcli.verify.directional import along as along  # re-exported
+from diffcli.verify.expect import Claim, ExpectCheck, check_all
 from diffcli.verify.judge import Comparison as Comparison  # re-exported
 from diffcli.verify.judge import Verdict, combine, compare, judge
 from diffcli.verify.question import (
@@ -75,6 +77,7 @@ class GradResult:
     symbolic_value: Any = None
     variable_checks: dict[str, str] = field(default_factory=dict)  # table rows
     direction: Directional | None = None  # --direction: the gradient along it
+    expectations: list[ExpectCheck] = field(default_factory=list)  # --expect
 
 
 @dataclass
@@ -106,7 +109,10 @@ def grad_problem(
     order: int = 1,
     check: bool = True,
     tol: Tolerances = Tolerances(),
+    expect: Sequence[Claim] = (),
 ) -> GradResult:
+    """``expect``: the user's formulas (``expect.claims``), decided against the
+    exact closed form."""
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
     if not problem.wrt and not problem.free:
@@ -152,6 +158,13 @@ def grad_problem(
         symbolic_value=sym.value if sym and sym.ok else None,
     )
     result.variable_checks = variable_checks(result, tol)
+    if expect:
+        exact = sym.exact if sym and sym.ok else None
+        why = (sym.reason if sym else "--no-check turns SymPy off") or ""
+        value = sym.value if exact is not None else None
+        result.expectations = check_all(
+            expect, problem, exact, result.gradient, why, value
+        )
     return result
 
 

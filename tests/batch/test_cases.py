@@ -336,3 +336,15 @@ def test_case_json_of_a_real_case(tmp_path):
     assert out["value"] == ["nan", "-inf", 0.0]
     assert out["gradient"]["x"] == [-1.0, "inf", 1.0]
     assert "hessian" not in out
+
+
+def test_an_overflow_fails_its_case_as_it_exits_1_on_the_command_line(tmp_path):
+    path = write(
+        tmp_path,
+        "o.toml",
+        '[[case]]\nname = "lse"\nexpr = "log(sum(exp(x)))"\n'
+        "at = { x = [1000, 1001, 1002] }\n",
+    )
+    (r,) = run_all(path).values()
+    assert r.status == "fail"
+    assert "overflow in the engine" in r.message

@@ -264,9 +264,9 @@ def test_tolerances_are_passed(monkeypatch):
     seen = []
     real = C.grad_problem
 
-    def spy(problem, seed, order, check, tol):
+    def spy(problem, seed, order, check, tol, **rest):
         seen.append(tol)
-        return real(problem, seed, order, check, tol)
+        return real(problem, seed, order, check, tol, **rest)
 
     monkeypatch.setattr(C, "grad_problem", spy)
     cli("grad", *QUAD, "--rtol", "0.5", "--atol", "0.25")

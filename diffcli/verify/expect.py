@@ -1,0 +1,345 @@
+"""The user's own derivation: is a formula the user wrote the true derivative?
+
+Three answers, from strongest to weakest: ``proved`` (SymPy reduces the
+difference to zero), ``refuted`` (a point where the two differ, with both
+values), and ``agrees`` (not proved, but equal at every one of ``SAMPLES``
+random points of the domain, and at the user's point).  A formula that cannot
+be compared anywhere is ``undecided`` with the reason; never a silent pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from diffcli.errors import ExprError
+from diffcli.expr import parser as P
+
+SAMPLES = 20  # random points tried when no proof is found
+PROOF_SECONDS = 2.0  # for SymPy's simplification of all differences together
+RTOL, ATOL = 1e-7, 1e-10  # two float64 evaluations of equal formulas agree so
+SHOWN = 4  # coordinates of a refuting point named in its description
+
+_TARGET = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\[\s*([\d\s,]*)\])?\s*$")
+
+
+@dataclass
+class Expectation:
+    """``NAME=FORMULA`` as typed: the derivative with respect to ``name``
+    (or to one entry of it, ``index``) is claimed to be ``formula``."""
+
+    name: str
+    index: tuple[int, ...] | None
+    formula: str
+
+    @property
+    def target(self) -> str:
+        if self.index is None:
+            return self.name
+        return f"{self.name}[{', '.join(map(str, self.index))}]"
+
+
+@dataclass
+class ExpectCheck:
+    """The answer for one expectation; ``entry``, ``at``, ``expected`` and
+    ``actual`` locate a refutation."""
+
+    target: str
+    formula: str
+    status: str  # proved | refuted | agrees | undecided
+    reason: str = ""
+    points: int = 0  # points where they agree (for ``agrees``)
+    entry: str | None = None
+    at: dict[str, float] = field(default_factory=dict)
+    expected: float | None = None
+    actual: float | None = None
+
+    def describe(self) -> str:
+        """What was found, in words: the proof, the points, the refutation."""
+        if self.status == "proved":
+            return f"{self.target}: SymPy reduces the difference to zero"
+        if self.status == "agrees":
+            where = "point" if self.points == 1 else "points"
+            found = f"{self.target}: equal at {self.points} {where}, not proved"
+            return f"{found} ({self.reason})" if self.reason else found
+        if self.status == "refuted":
+            shown = [f"{k}={v:.6g}" for k, v in list(self.at.items())[:SHOWN]]
+            more = ", ..." if len(self.at) > SHOWN else ""
+            return (
+                f"{self.entry} at {', '.join(shown)}{more}: the derivative is "
+                f"{self.actual:.6g}, your formula {self.expected:.6g}"
+            )
+        return f"{self.target}: {self.reason}"
+
+
+def parse_expectation(text: str) -> Expectation:
+    """``x=FORMULA`` or ``x[0]=FORMULA``; the first lone ``=`` splits them."""
+    split = re.search(r"(?<![<>=!])=(?!=)", text)
+    if split is None:
+        raise ExprError(f"--expect needs NAME=FORMULA (like x=2*x), got '{text}'", text)
+    head, formula = text[: split.start()], text[split.end() :]
+    match = _TARGET.match(head)
+    if match is None:
+        raise ExprError(
+            "--expect: before '=' goes a variable or one entry of it "
+            f"(x, x[0], A[1, 2]), got '{head.strip()}'",
+            text,
+            0,
+            split.start(),
+        )
+    index = None
+    if match.group(2) is not None:
+        parts = [p for p in match.group(2).replace(" ", "").split(",") if p]
+        index = tuple(int(p) for p in parts)
+    if not formula.strip():
+        raise ExprError(f"--expect {head.strip()}= has no formula", text)
+    return Expectation(match.group(1), index, formula.strip())
+
+
+@dataclass
+class Claim:
+    """An expectation with its formula in SymPy (same symbols as the closed form)."""
+
+    expectation: Expectation
+    formula: np.ndarray
+
+
+def claims(texts: Sequence[str], problem: Any, order: int = 1) -> list[Claim]:
+    """Each ``NAME=FORMULA`` parsed and checked against the problem, before any
+    work: a wrong name, entry or shape is an error now, not after the check."""
+    if texts and order != 1:
+        raise ExprError(f"--expect checks the gradient (order 1), not order {order}")
+    out = []
+    for text in texts:
+        e = parse_expectation(text)
+        formula = _formula(e, problem)
+        shape = problem.shape_of(e.name) if e.index is None else ()
+        if formula.size == 1 and formula.shape != shape:
+            formula = np.broadcast_to(formula.reshape(()), shape)
+        if formula.shape != shape:
+            raise ExprError(
+                f"--expect {e.target}: the formula has shape {formula.shape}, "
+                f"the derivative has shape {shape}",
+                e.formula,
+            )
+        out.append(Claim(e, formula))
+    return out
+
+
+def check_all(
+    given: Sequence[Claim],
+    problem: Any,
+    exact: Mapping[str, np.ndarray] | None,
+    engine_gradient: Mapping[str, Any] | None,
+    reason: str = "",
+    function: Any = None,
+) -> list[ExpectCheck]:
+    """Each claim against the exact closed form ``exact`` (name -> object
+    array); without one (SymPy gave up: ``reason``), against the engine's
+    gradient at the point only.  ``function`` (the value in SymPy) bounds the
+    domain: a formula is only compared where the function is real."""
+    out = []
+    for c in given:
+        e = c.expectation
+        if exact is None:
+            out.append(_at_point_only(e, c.formula, problem, engine_gradient, reason))
+            continue
+        true = np.asarray(exact[e.name], dtype=object)
+        if e.index is not None:
+            true = np.asarray(true[e.index], dtype=object)
+        out.append(_decide(e, c.formula, true, problem, function))
+    return out
+
+
+def _formula(e: Expectation, problem: Any) -> np.ndarray:
+    """The formula in SymPy, over the same symbols as the closed form."""
+    from diffcli.expr import symbolic as S
+
+    if e.name not in problem.wrt:
+        raise ExprError(
+            f"--expect {e.target}: '{e.name}' is not a variable differentiated "
+            f"here (variables: {', '.join(problem.wrt)})",
+            e.formula,
+        )
+    shape = problem.shape_of(e.name)
+    if e.index is not None and (
+        len(e.index) != len(shape)
+        or any(not 0 <= i < n for i, n in zip(e.index, shape, strict=True))
+    ):
+        raise ExprError(
+            f"--expect {e.target}: no such entry; {e.name} has shape {shape}",
+            e.formula,
+        )
+    tree = P.parse(e.formula)
+    known = {*P.free_names(problem.tree), *problem.point, *problem.constants}
+    for name in P.free_names(tree):
+        if name not in known:
+            raise ExprError(
+                f"--expect {e.target}: '{name}' is not a name of '{problem.text}'",
+                e.formula,
+            )
+    symbols = {n: S.symbols_for(n, problem.shape_of(n)) for n in problem.wrt}
+    constants = {n: S.obj(v) for n, v in problem.fixed.items()}
+    value, _ = S.evaluate_symbolic(tree, {**constants, **symbols}, e.formula)
+    return np.asarray(value, dtype=object)
+
+
+def _decide(
+    e: Expectation,
+    formula: np.ndarray,
+    true: np.ndarray,
+    problem: Any,
+    function: Any = None,
+) -> ExpectCheck:
+    from diffcli.expr import symbolic as S
+
+    sp = S.sympy()
+    entries = list(np.ndindex(true.shape))
+    mine = [sp.sympify(formula[i]) for i in entries]
+    theirs = [sp.sympify(true[i]) for i in entries]
+    check = ExpectCheck(e.target, e.formula, "agrees")
+    if _proved([a - b for a, b in zip(mine, theirs, strict=True)]):
+        check.status = "proved"
+        return check
+    domain = [sp.sympify(v) for v in np.ravel(function)] if function is not None else []
+    every = mine + theirs + domain
+    symbols = sorted(set().union(*(x.free_symbols for x in every)), key=str)
+    at = _point_values(problem, symbols)
+    try:
+        fn = S.evaluator(symbols, every)
+    except Exception as err:  # SymPy cannot write it for numpy
+        check.status, check.reason = "undecided", f"cannot evaluate it: {err}"
+        return check
+    rng = np.random.default_rng(0)
+    points = [at] if at and None not in at else []
+    points += [_random_point(rng, at, k) for k in range(SAMPLES * 3)]
+    for p in points:
+        with np.errstate(all="ignore"):
+            values = np.array(fn(*p), dtype=complex).ravel()
+        n = len(entries)
+        a, b = values[:n], values[n : 2 * n]
+        if not (np.isfinite(values).all() and not values.imag.any()):
+            continue  # outside the domain of the function or of a derivative
+        close = np.abs(a - b) <= ATOL + RTOL * np.maximum(np.abs(a), np.abs(b))
+        for k in np.flatnonzero(~close):
+            exact = _exact_difference(mine[k], theirs[k], symbols, p)
+            if exact is not None:
+                check.status = "refuted"
+                check.entry = _entry_name(e, entries[k])
+                check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
+                check.expected, check.actual = exact
+                return check
+        check.points += 1
+        if check.points == SAMPLES:
+            break
+    if check.points == 0:
+        check.status = "undecided"
+        check.reason = "no point tried is in the domain of both"
+    return check
+
+
+def _proved(diffs: list[Any]) -> bool:
+    """Whether SymPy reduces every difference to zero within PROOF_SECONDS."""
+    from diffcli.expr import symbolic as S
+
+    sp = S.sympy()
+    try:
+        with S.time_limit(PROOF_SECONDS):
+            return all(
+                d == 0 or sp.cancel(d) == 0 or sp.simplify(d) == 0 for d in diffs
+            )
+    except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError, RecursionError):
+        return False
+
+
+def _exact_difference(
+    mine: Any, theirs: Any, symbols: list[Any], p: list[float]
+) -> tuple[float, float] | None:
+    """Both values at ``p`` to 30 digits, if they really differ there: float64
+    cancellation in one of the forms must not refute a right formula."""
+    from diffcli.expr import symbolic as S
+
+    sp = S.sympy()
+    subs = {s: sp.Float(v, 30) for s, v in zip(symbols, p, strict=True)}
+    try:
+        with S.time_limit(PROOF_SECONDS):
+            a = complex(mine.evalf(30, subs=subs))
+            b = complex(theirs.evalf(30, subs=subs))
+    except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
+        return None
+    if abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300) or a.imag or b.imag:
+        return None
+    return a.real, b.real
+
+
+def _point_values(problem: Any, symbols: list[Any]) -> list[float | None]:
+    """The user's point for each symbol (None where it has no value)."""
+    at: dict[str, float] = {}
+    for name, value in problem.point.items():
+        arr = np.asarray(value, dtype=np.float64)
+        for i in np.ndindex(arr.shape):
+            label = name if not i else f"{name}[{', '.join(map(str, i))}]"
+            at[label] = float(arr[i])
+    return [at.get(s.name) for s in symbols]
+
+
+def _random_point(rng: np.random.Generator, at: list, k: int) -> list[float]:
+    """Near the user's point, then positive values, then anywhere: a domain
+    like sqrt's or log's is met by some of them."""
+    if k % 3 == 0 and at and None not in at:
+        return [v + rng.normal(0, 0.5 + abs(v) / 4) for v in at]
+    if k % 3 == 1:
+        return list(rng.uniform(0.1, 3, len(at)))
+    return list(rng.uniform(-3, 3, len(at)))
+
+
+def _entry_name(e: Expectation, entry: tuple) -> str:
+    if e.index is not None or not entry:
+        return e.target
+    return f"{e.name}[{', '.join(map(str, entry))}]"
+
+
+def _at_point_only(
+    e: Expectation,
+    formula: np.ndarray,
+    problem: Any,
+    engine_gradient: Mapping[str, np.ndarray] | None,
+    reason: str | None,
+) -> ExpectCheck:
+    """SymPy gave up: the formula against the engine at the point, if any."""
+    from diffcli.expr import symbolic as S
+
+    check = ExpectCheck(e.target, e.formula, "undecided", reason=reason or "")
+    if not engine_gradient or engine_gradient.get(e.name) is None:
+        check.reason = f"no closed form ({reason}) and no point to compare at"
+        return check
+    engine = np.asarray(engine_gradient[e.name], dtype=np.float64)
+    if e.index is not None:
+        engine = np.asarray(engine[e.index])
+    symbols = sorted(
+        set().union(*(S.sympy().sympify(f).free_symbols for f in formula.ravel())),
+        key=str,
+    )
+    at = _point_values(problem, symbols)
+    with np.errstate(all="ignore"):
+        mine = np.broadcast_to(
+            np.array(
+                S.evaluator(symbols, list(formula.ravel()))(*at), dtype=complex
+            ).reshape(formula.shape),
+            engine.shape,
+        )
+    close = np.isclose(mine, engine, rtol=1e-6, atol=1e-9)
+    if close.all():
+        check.status, check.points = "agrees", 1
+        check.reason = f"at the point only, against the engine: {reason}"
+        return check
+    k = tuple(np.argwhere(~close)[0])
+    check.status, check.entry = "refuted", _entry_name(e, k)
+    check.at = {s.name: v for s, v in zip(symbols, at, strict=True)}
+    check.expected, check.actual = complex(mine[k]).real, float(engine[k])
+    check.reason = f"against the engine at the point (no closed form: {reason})"
+    return check
