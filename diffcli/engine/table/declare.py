@@ -102,6 +102,11 @@ def _register(
     return fn
 
 
+# The settings of how a function is called (``_register``'s); every other
+# keyword of ``define`` is its primitive's (``primitive``'s).
+HOW_CALLED = frozenset({"aliases", "method", "kinks", "surfaces", "category", "api"})
+
+
 def define(
     header: str,
     doc: str,
@@ -109,20 +114,16 @@ def define(
     vjps: Any = None,
     *,
     body: Callable[..., Any] | None = None,
-    aliases: Iterable[str] = (),
-    method: bool = True,
-    kinks: str = "",
-    surfaces: Iterable[str] = ("api", "expr"),
-    category: str,
-    api: Callable[..., Any] | None = None,
-    **engine: Any,
+    **settings: Any,
 ) -> Function:
     """A function that is exactly one primitive: its tensor parameters are the
     primitive's inputs, the others its params, by name.  ``body``: where the
     call needs more than that (argument checks), written with ``F.op``;
-    ``engine``: the primitive's own settings (see ``primitive``)."""
+    ``settings``: how it is called (HOW_CALLED, see ``_register``), the rest
+    the primitive's own (see ``primitive``)."""
     sig = Signature.parse(header)
-    prim = primitive(sig.name, forward, vjps, **engine)
+    how_called = {k: settings.pop(k) for k in HOW_CALLED & settings.keys()}
+    prim = primitive(sig.name, forward, vjps, **settings)
     kinds = [(p.name, p.kind, p.variadic) for p in sig.params]
 
     def primitive_call(F, *values):
@@ -137,18 +138,7 @@ def define(
                 inputs.append(v)
         return F.op(prim.name, *inputs, **params)
 
-    return _register(
-        sig,
-        doc,
-        body or primitive_call,
-        prim,
-        aliases=aliases,
-        method=method,
-        kinks=kinks,
-        surfaces=surfaces,
-        category=category,
-        api=api,
-    )
+    return _register(sig, doc, body or primitive_call, prim, **how_called)
 
 
 def composite(header: str, doc: str, body: Callable[..., Any], **how_called):
