@@ -84,6 +84,11 @@ def _register(
     category: str,
     api: Callable[..., Any] | None = None,
 ) -> Function:
+    """Enter a function in THE table.  ``aliases``: its other names;
+    ``method``: also a Tensor method; ``kinks``: its choice at kinks and domain
+    edges, as documented; ``surfaces``: where it is offered ("api", "expr");
+    ``category``: its section of the reference; ``api``: the Python API's own
+    callable where it differs from the body (PyTorch's calling convention)."""
     fn = Function(
         sig,
         doc,
