@@ -48,6 +48,7 @@ from diffcli.engine.dtypes import (
     uint8,
 )
 from diffcli.engine.functional import API as _API
+from diffcli.engine.functional import argmax, argmin
 from diffcli.engine.grad_mode import (
     enable_grad,
     is_grad_enabled,

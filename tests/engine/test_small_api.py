@@ -123,3 +123,18 @@ def test_nn_functional_grows_with_the_table(monkeypatch):
     assert offered["softsquash"](x).item() == np.tanh(0.5)
     offered["softsquash"](x, inplace=True)
     assert x.item() == np.tanh(0.5)
+
+
+def test_argmax_and_argmin_as_torch(torch_float64):
+    """dc.argmax/argmin and the methods: int64 indices, first on ties,
+    flattened without dim, keepdim only with a dim."""
+
+    def program(lib):
+        a = lib.tensor([[1.0, 5.0, 5.0], [7.0, 0.0, -1.0]], requires_grad=True)
+        return [
+            repr(getattr(lib, f)(a, *args))
+            for f in ("argmax", "argmin")
+            for args in [(), (0,), (1,), (1, True), (-1, False)]
+        ] + [repr(a.argmax(1, keepdim=True)), repr(a.argmin())]
+
+    both(program, torch_float64)
