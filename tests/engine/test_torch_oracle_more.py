@@ -125,6 +125,7 @@ EDGES = {
     "round_halves": (lambda m, x: m.round(x), [0.5, 1.5, 2.5, -0.5, -1.5]),
     "frac": (lambda m, x: m.frac(x), [-1.5, 1.5, 2.0]),
     "floor": (lambda m, x: m.floor(x), [1.0, -1.0, 0.0]),
+    "sign": (lambda m, x: m.sign(x), [0.0, -0.0, 2.0, -3.0]),
     "xlogy_zero": (
         lambda m, x: m.xlogy(x * 0, m.tensor([0.0, -1.0, 2.0])) + m.xlogy(x, x),
         [0.0, 1.0, 2.0],
@@ -318,6 +319,31 @@ LOSSES = {
     "cross_entropy_ignore": (
         [(3, 4)],
         lambda m, x: nn(m).cross_entropy(x, classes(m, [0, -100, 1]), reduction="sum"),
+    ),
+    **{
+        f"cross_entropy_smoothing_{r}": (
+            [(3, 4), (4,)],
+            lambda m, x, w, r=r: nn(m).cross_entropy(
+                x,
+                classes(m, [0, -100, 3]),
+                w.detach().abs(),
+                reduction=r,
+                label_smoothing=0.2,
+            ),
+        )
+        for r in ("mean", "sum", "none")
+    },
+    "cross_entropy_smoothing_2d": (
+        [(2, 3, 2)],
+        lambda m, x: nn(m).cross_entropy(
+            x, classes(m, [[0, 2], [1, 1]]), label_smoothing=0.3
+        ),
+    ),
+    "cross_entropy_probabilities_smoothing": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).cross_entropy(
+            x, m.softmax(t, 1), label_smoothing=0.1, reduction="sum"
+        ),
     ),
     "nll_loss": ([(3, 4)], lambda m, x: nn(m).nll_loss(x, classes(m, [2, 2, 0]))),
     "kl_div_batchmean": (
