@@ -138,3 +138,14 @@ def test_argmax_and_argmin_as_torch(torch_float64):
         ] + [repr(a.argmax(1, keepdim=True)), repr(a.argmin())]
 
     both(program, torch_float64)
+
+
+def test_gradcheck_at_pytorch_module_path():
+    """``from torch.autograd.gradcheck import gradcheck`` works unchanged, and
+    ``autograd.gradcheck`` stays the function."""
+    from diffcli.autograd.gradcheck import gradcheck, gradgradcheck
+
+    x = dc.tensor([1.0, 2.0], requires_grad=True)
+    assert gradcheck(lambda t: (t**3).sum(), (x,))
+    assert gradgradcheck(lambda t: (t**3).sum(), (x,))
+    assert dc.autograd.gradcheck is gradcheck and callable(dc.autograd.gradcheck)
