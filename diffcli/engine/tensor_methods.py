@@ -44,6 +44,15 @@ def install() -> None:
     ]:
         setattr(Tensor, f"__{name}__", binary(op))
         setattr(Tensor, f"__r{name}__", binary(op, reflected=True))
+
+    def __rtruediv__(self: Tensor, other: Any) -> Tensor:
+        """PyTorch's ``2 / x`` is ``x.reciprocal() * 2``: two nodes, its
+        rounding (integers divide as numbers: their reciprocal would be 0)."""
+        if self._data.dtype.kind not in "fc":
+            return apply(P["div"], other, self)
+        return apply(P["mul"], apply(P["reciprocal"], self), other)
+
+    Tensor.__rtruediv__ = __rtruediv__
     Tensor.__matmul__ = lambda self, other: fn.matmul(self, other)
     Tensor.__rmatmul__ = lambda self, other: fn.matmul(other, self)
     for name, op in [

@@ -34,6 +34,8 @@ PROGRAMS = {
     "2-b": lambda lib, a, b: 2 - b,
     "b-2": lambda lib, a, b: b - 2,
     "b/2": lambda lib, a, b: b / 2,
+    "2/b": lambda lib, a, b: 2 / b,
+    "3.5/b_float32": lambda lib, a, b: 3.5 / b.float(),
     "2**b": lambda lib, a, b: 2**b,
     "b**2": lambda lib, a, b: b**2,
     "b**a": lambda lib, a, b: b**a,
