@@ -4,7 +4,7 @@ by SymPy.  ``import diffcli as dc`` reads like ``import torch``.
 
 import sys as _sys
 
-from diffcli import autograd, nn
+from diffcli import autograd, linalg, nn
 from diffcli.engine import optim
 from diffcli.engine.creation import (
     DoubleTensor,
