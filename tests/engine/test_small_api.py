@@ -149,3 +149,22 @@ def test_gradcheck_at_pytorch_module_path():
     assert gradcheck(lambda t: (t**3).sum(), (x,))
     assert gradgradcheck(lambda t: (t**3).sum(), (x,))
     assert dc.autograd.gradcheck is gradcheck and callable(dc.autograd.gradcheck)
+
+
+def test_numpy_keyword_names_as_torch_accepts_them(torch_float64):
+    """torch's Python functions take NumPy's axis= and keepdims= for dim and
+    keepdim; so does every table function with those parameters."""
+
+    def program(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], requires_grad=True)
+        y = (
+            lib.sum(x, axis=0)
+            + x.mean(axis=0, keepdims=True)
+            + lib.amax(x, axis=(0, 1))
+        )
+        y.sum().backward()
+        return y, lib.logsumexp(x, axis=1), x.grad
+
+    both(program, torch_float64)
+    with pytest.raises(TypeError, match="no keyword 'axes'"):
+        dc.sum(dc.tensor([1.0]), axes=0)
