@@ -4,7 +4,7 @@ by SymPy.  ``import diffcli as dc`` reads like ``import torch``.
 
 import sys as _sys
 
-from diffcli import autograd, nn
+from diffcli import autograd, linalg, nn
 from diffcli.engine import optim
 from diffcli.engine.creation import (
     DoubleTensor,
@@ -48,6 +48,7 @@ from diffcli.engine.dtypes import (
     uint8,
 )
 from diffcli.engine.functional import API as _API
+from diffcli.engine.functional import argmax, argmin
 from diffcli.engine.grad_mode import (
     enable_grad,
     is_grad_enabled,

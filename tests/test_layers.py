@@ -29,6 +29,7 @@ LAYERS = {
     "diffcli": (2, "facade"),  # the package itself only, not its subpackages
     "diffcli.autograd": (2, "facade"),  # torch.autograd's paths over the engine
     "diffcli.nn": (2, "facade"),  # torch.nn.functional's names from the table
+    "diffcli.linalg": (2, "facade"),  # torch.linalg's names from the table
     "diffcli.expr": (3, "expr"),
     "diffcli.verify": (4, "verify"),
     "diffcli.minimize": (5, "minimize"),

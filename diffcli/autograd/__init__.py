@@ -5,9 +5,11 @@ pass; ``Function`` adds custom rules, ``functional`` Jacobians and Hessians,
 ``gradcheck``/``gradgradcheck`` finite-difference checks.
 """
 
+import sys as _sys
 from typing import Any
 
 from diffcli.autograd import function
+from diffcli.engine import gradcheck as _gradcheck_module
 from diffcli.engine.autograd import Variable, backward, grad
 from diffcli.engine.function import Function, FunctionCtx, once_differentiable
 from diffcli.engine.grad_mode import (
@@ -17,6 +19,10 @@ from diffcli.engine.grad_mode import (
     set_grad_enabled,
 )
 from diffcli.engine.gradcheck import gradcheck, gradgradcheck
+
+# ``from torch.autograd.gradcheck import gradcheck`` is PyTorch's other path;
+# the attribute stays the function, as in torch.
+_sys.modules[__name__ + ".gradcheck"] = _gradcheck_module
 
 
 def __getattr__(name: str) -> Any:

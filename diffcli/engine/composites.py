@@ -147,14 +147,13 @@ def flatten(F, x):
     return F.reshape(x, -1)
 
 
-def unsqueeze(F, x, dim):
-    shape = np.expand_dims(np.empty(np.shape(x), dtype=bool), dim).shape
-    return F.reshape(x, shape)
-
-
-def squeeze(F, x, dim=None):
-    shape = np.squeeze(np.empty(np.shape(x), dtype=bool), axis=dim).shape
-    return F.reshape(x, shape)
+def squeezed(shape: tuple, dim=None) -> tuple:
+    """torch.squeeze's shape: the axes of size 1 (of dim, if given) removed;
+    an axis of dim whose size is not 1 stays, as in PyTorch."""
+    if dim is None:
+        return tuple(n for n in shape if n != 1)
+    picked = {d % max(len(shape), 1) for d in np.atleast_1d(dim).tolist()}
+    return tuple(n for i, n in enumerate(shape) if i not in picked or n != 1)
 
 
 def expand(F, x, size):

@@ -80,7 +80,23 @@ for _fn in FUNCTIONS.values():
     if "api" in _fn.surfaces:
         for _name in (_fn.name, *_fn.aliases):
             API[_name] = api_function(_fn)
+
+
+def _arg(pick: Callable[..., Any]) -> Callable[..., Tensor]:
+    def arg(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the extreme element (the first on ties, flattened when
+        dim is None), int64 and outside the graph, as torch's."""
+        data = _t(input)._data
+        index = pick(data, axis=dim, keepdims=keepdim and dim is not None)
+        return Tensor._wrap(np.asarray(index, dtype=np.int64))
+
+    arg.__name__ = arg.__qualname__ = pick.__name__
+    return arg
+
+
 globals().update(API)
+# Not in the table (nor API): an index has no derivative to check.
+argmax, argmin = _arg(np.argmax), _arg(np.argmin)
 
 
 def cast(input: Any, dtype: Any) -> Tensor:

@@ -22,9 +22,17 @@ from diffcli.engine import hooks as H
 from diffcli.engine.table import FUNCTIONS
 from diffcli.errors import DiffcliError
 
-# PyTorch's Scalar overloads (``2 - x``, ``x ** 2``, ``2 ** x``): their number
-# operand is an argument, not an edge of the graph.
-SCALAR_OVERLOADS = frozenset({"RsubBackward1", "PowBackward0", "PowBackward2"})
+# PyTorch's Scalar overloads (``2 - x``, ``x ** 2``, ``2 ** x``, xlogy with a
+# number): their number operand is an argument, not an edge of the graph.
+SCALAR_OVERLOADS = frozenset(
+    {
+        "RsubBackward1",
+        "PowBackward0",
+        "PowBackward2",
+        "XlogyBackward1",
+        "XlogyBackward2",
+    }
+)
 # Nodes PyTorch names with their C++ namespace (the repr shows the short name).
 QUALIFIED = {
     "CopySlices": "torch::autograd::CopySlices",

@@ -26,6 +26,8 @@ KINDS = frozenset(
     {"T", "tensors", "int", "dims", "bool", "float", "str", "float | str"}
 )
 REQUIRED = object()  # the default of a parameter that has none
+# NumPy's keyword names, which torch's Python functions accept for these.
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
 
 
 class BindError(TypeError):
@@ -117,6 +119,9 @@ class Signature:
             raise BindError(self._count_message(len(args)))
         for key, value in kwargs.items():
             p = self._param(key)
+            if p is None and key in NUMPY_NAMES:  # torch accepts them too
+                key = NUMPY_NAMES[key]
+                p = self._param(key)
             if p is None:
                 allowed = ", ".join(sorted(self.keywords - {"input"}))
                 hint = f" (allowed: {allowed})" if allowed else ""

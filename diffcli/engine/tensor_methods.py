@@ -44,6 +44,15 @@ def install() -> None:
     ]:
         setattr(Tensor, f"__{name}__", binary(op))
         setattr(Tensor, f"__r{name}__", binary(op, reflected=True))
+
+    def __rtruediv__(self: Tensor, other: Any) -> Tensor:
+        """PyTorch's ``2 / x`` is ``x.reciprocal() * 2``: two nodes, its
+        rounding (integers divide as numbers: their reciprocal would be 0)."""
+        if self._data.dtype.kind not in "fc":
+            return apply(P["div"], other, self)
+        return apply(P["mul"], apply(P["reciprocal"], self), other)
+
+    Tensor.__rtruediv__ = __rtruediv__
     Tensor.__matmul__ = lambda self, other: fn.matmul(self, other)
     Tensor.__rmatmul__ = lambda self, other: fn.matmul(other, self)
     for name, op in [
@@ -79,8 +88,8 @@ def install() -> None:
     Tensor.expand_as = lambda self, other: fn.broadcast_to(self, other.shape)
     Tensor.all = lambda self: Tensor._wrap(np.all(self._data))
     Tensor.any = lambda self: Tensor._wrap(np.any(self._data))
-    Tensor.argmax = lambda self, dim=None: Tensor._wrap(np.argmax(self._data, axis=dim))
-    Tensor.argmin = lambda self, dim=None: Tensor._wrap(np.argmin(self._data, axis=dim))
+    Tensor.argmax = fn._method(fn.argmax)
+    Tensor.argmin = fn._method(fn.argmin)
     Tensor.float = lambda self: fn.cast(self, np.float32)
     Tensor.double = lambda self: fn.cast(self, np.float64)
     Tensor.half = lambda self: fn.cast(self, np.float16)

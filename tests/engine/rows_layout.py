@@ -33,6 +33,11 @@ FIXED = {
         {},
     ),
     "repeat_leading": (lambda a: a.repeat(2, 1, 3) * 1.5, [(anywhere, (2, 2))], {}),
+    "squeeze_unsqueeze": (
+        lambda a: a.squeeze(0).unsqueeze(-1) * a.squeeze((0, 2)).unsqueeze(1) ** 2,
+        [(anywhere, (1, 3, 1))],
+        {},
+    ),
 }
 
 
@@ -48,6 +53,8 @@ TWINS = {
         ([(real, (2, 3))], {"shifts": (1, -1), "dims": (0, 1)}),
     ],
     "repeat": [([(real, (2, 3))], {"sizes": (2, 1, 2)})],
+    "squeeze": [([(real, (1, 3, 1))], {"dim": None}), ([(real, (1, 3))], {"dim": 0})],
+    "unsqueeze": [([(real, (2, 3))], {"dim": -1})],
 }
 VARIABLES: dict = {}
 EXPRESSIONS = {

@@ -123,3 +123,48 @@ def test_nn_functional_grows_with_the_table(monkeypatch):
     assert offered["softsquash"](x).item() == np.tanh(0.5)
     offered["softsquash"](x, inplace=True)
     assert x.item() == np.tanh(0.5)
+
+
+def test_argmax_and_argmin_as_torch(torch_float64):
+    """dc.argmax/argmin and the methods: int64 indices, first on ties,
+    flattened without dim, keepdim only with a dim."""
+
+    def program(lib):
+        a = lib.tensor([[1.0, 5.0, 5.0], [7.0, 0.0, -1.0]], requires_grad=True)
+        return [
+            repr(getattr(lib, f)(a, *args))
+            for f in ("argmax", "argmin")
+            for args in [(), (0,), (1,), (1, True), (-1, False)]
+        ] + [repr(a.argmax(1, keepdim=True)), repr(a.argmin())]
+
+    both(program, torch_float64)
+
+
+def test_gradcheck_at_pytorch_module_path():
+    """``from torch.autograd.gradcheck import gradcheck`` works unchanged, and
+    ``autograd.gradcheck`` stays the function."""
+    from diffcli.autograd.gradcheck import gradcheck, gradgradcheck
+
+    x = dc.tensor([1.0, 2.0], requires_grad=True)
+    assert gradcheck(lambda t: (t**3).sum(), (x,))
+    assert gradgradcheck(lambda t: (t**3).sum(), (x,))
+    assert dc.autograd.gradcheck is gradcheck and callable(dc.autograd.gradcheck)
+
+
+def test_numpy_keyword_names_as_torch_accepts_them(torch_float64):
+    """torch's Python functions take NumPy's axis= and keepdims= for dim and
+    keepdim; so does every table function with those parameters."""
+
+    def program(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], requires_grad=True)
+        y = (
+            lib.sum(x, axis=0)
+            + x.mean(axis=0, keepdims=True)
+            + lib.amax(x, axis=(0, 1))
+        )
+        y.sum().backward()
+        return y, lib.logsumexp(x, axis=1), x.grad
+
+    both(program, torch_float64)
+    with pytest.raises(TypeError, match="no keyword 'axes'"):
+        dc.sum(dc.tensor([1.0]), axes=0)

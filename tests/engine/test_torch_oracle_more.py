@@ -125,6 +125,7 @@ EDGES = {
     "round_halves": (lambda m, x: m.round(x), [0.5, 1.5, 2.5, -0.5, -1.5]),
     "frac": (lambda m, x: m.frac(x), [-1.5, 1.5, 2.0]),
     "floor": (lambda m, x: m.floor(x), [1.0, -1.0, 0.0]),
+    "sign": (lambda m, x: m.sign(x), [0.0, -0.0, 2.0, -3.0]),
     "xlogy_zero": (
         lambda m, x: m.xlogy(x * 0, m.tensor([0.0, -1.0, 2.0])) + m.xlogy(x, x),
         [0.0, 1.0, 2.0],
@@ -205,6 +206,10 @@ SHAPED = {
     "cat": ([(2, 3), (2, 2)], lambda m, a, b: m.cat([a, b * 2, a], dim=1)),
     "concatenate": ([(2, 3), (1, 3)], lambda m, a, b: m.concatenate([a, b])),
     "flip": ([(2, 3, 2)], lambda m, a: m.flip(a, [0, 2])),
+    "squeeze": ([(1, 2, 1, 3)], lambda m, a: a.squeeze() * 2),
+    "squeeze_dim": ([(1, 2, 1, 3)], lambda m, a: m.squeeze(a, -2)),
+    "squeeze_dims": ([(1, 2, 1, 3)], lambda m, a: a.squeeze((0, 1, 2))),
+    "unsqueeze": ([(2, 3)], lambda m, a: m.unsqueeze(a, -1)),
     "roll": ([(2, 3)], lambda m, a: m.roll(a, 2)),
     "roll_dims": ([(2, 3, 4)], lambda m, a: m.roll(a, (1, -2), (0, 2))),
     "repeat": ([(2, 3)], lambda m, a: a.repeat(2, 1, 3)),
@@ -318,6 +323,31 @@ LOSSES = {
     "cross_entropy_ignore": (
         [(3, 4)],
         lambda m, x: nn(m).cross_entropy(x, classes(m, [0, -100, 1]), reduction="sum"),
+    ),
+    **{
+        f"cross_entropy_smoothing_{r}": (
+            [(3, 4), (4,)],
+            lambda m, x, w, r=r: nn(m).cross_entropy(
+                x,
+                classes(m, [0, -100, 3]),
+                w.detach().abs(),
+                reduction=r,
+                label_smoothing=0.2,
+            ),
+        )
+        for r in ("mean", "sum", "none")
+    },
+    "cross_entropy_smoothing_2d": (
+        [(2, 3, 2)],
+        lambda m, x: nn(m).cross_entropy(
+            x, classes(m, [[0, 2], [1, 1]]), label_smoothing=0.3
+        ),
+    ),
+    "cross_entropy_probabilities_smoothing": (
+        [(3, 4), (3, 4)],
+        lambda m, x, t: nn(m).cross_entropy(
+            x, m.softmax(t, 1), label_smoothing=0.1, reduction="sum"
+        ),
     ),
     "nll_loss": ([(3, 4)], lambda m, x: nn(m).nll_loss(x, classes(m, [2, 2, 0]))),
     "kl_div_batchmean": (

@@ -173,13 +173,35 @@ define(
     **_SHAPE,
 )
 composite("flatten(input: T)", "the elements as a vector", C.flatten, **_SHAPE)
-composite(
-    "unsqueeze(input: T, dim: int)", "a new axis of size 1", C.unsqueeze, **_SHAPE
+_BACK_TO_INPUT = (lambda F, g, ans, x, **_: F.reshape(g, shape=np.shape(x)),)
+define(
+    "unsqueeze(input: T, dim: int)",
+    "a new axis of size 1",
+    lambda x, dim: np.expand_dims(x, dim),
+    _BACK_TO_INPUT,
+    torch="UnsqueezeBackward0",
+    body=lambda F, x, dim: F.op("unsqueeze", x, dim=dim),
+    **_VIEW,
+    **_SHAPE,
 )
-composite(
+define(
     "squeeze(input: T, dim: dims = None)",
-    "axes of size 1 removed",
-    C.squeeze,
+    "axes of size 1 removed (of dim, if given; others stay, as in PyTorch)",
+    lambda x, dim=None: np.reshape(x, C.squeezed(np.shape(x), dim)),
+    _BACK_TO_INPUT,
+    # PyTorch's overloads: squeeze(), squeeze(dim), squeeze(dims)
+    torch=lambda inputs, params: (
+        "SqueezeBackward"
+        + (
+            "0"
+            if params.get("dim") is None
+            else "1"
+            if np.ndim(params["dim"]) == 0
+            else "2"
+        )
+    ),
+    body=lambda F, x, dim=None: F.op("squeeze", x, dim=dim),
+    **_VIEW,
     **_SHAPE,
 )
 define(

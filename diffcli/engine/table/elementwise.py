@@ -8,6 +8,7 @@ import numpy as np
 
 from diffcli.engine import composites as C
 from diffcli.engine import rules as R
+from diffcli.engine import rules_special as RS
 from diffcli.engine import shapes as S
 from diffcli.engine import twins as Y
 from diffcli.engine.primitive import Function
@@ -193,11 +194,14 @@ _unary(
 )
 define(
     "sign(input: T)",
-    "-1, 0 or 1 by the sign of input (no gradient)",
+    "-1, 0 or 1 by the sign of input (a zero gradient)",
     np.sign,
-    None,
+    (lambda F, g, ans, x: RS.zeros(F, g),),  # PyTorch records SignBackward0 too
     sympy="sign",
+    saves_inputs=False,
+    reads_ans=False,
     shape=S.same,
+    kinks="piecewise constant: the gradient is 0 everywhere, as in PyTorch",
     category="elementwise",
 )
 define(

@@ -178,32 +178,75 @@ define(
 )
 
 
-def _cross_entropy(F, x, target, weight=None, ignore_index=-100, reduction="mean"):
+def _cross_entropy(
+    F,
+    x,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+):
     """log_softmax over the class dimension, then nll_loss for class indices,
-    or -sum(target * log_softmax) for class probabilities (same shape)."""
+    or -sum(target * log_softmax) for class probabilities (same shape);
+    label_smoothing mixes in the uniform target as PyTorch does."""
     R.check_reduction("cross_entropy", reduction)
     axis = 1 if np.ndim(x) >= 2 else 0
     if not np.shape(x):
         raise DiffcliError("cross_entropy: input needs a class dimension")
-    logp = F.log_softmax(x, axis)
-    if np.shape(target) != np.shape(x):
-        return _nll_loss(
-            F, logp, target, weight, ignore_index, reduction, "cross_entropy"
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise DiffcliError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {eps}"
         )
+    classes = np.shape(x)[axis]
+    logp = F.log_softmax(x, axis)
+    weights = None
     if weight is not None:
         shape = [1] * np.ndim(x)
         shape[axis] = -1
-        target = F.mul(target, F.constant(np.reshape(np.asarray(weight), shape)))
-    loss = F.neg(F.sum(F.mul(target, logp), axis))
+        weights = F.constant(np.reshape(np.asarray(weight), shape))
+    if np.shape(target) != np.shape(x):
+        loss = _nll_loss(
+            F, logp, target, weight, ignore_index, reduction, "cross_entropy"
+        )
+        if not eps:
+            return loss
+        smooth = _smoothing(
+            F, x, target, logp, weights, weight, ignore_index, reduction
+        )
+        return F.add(F.mul(loss, 1.0 - eps), F.mul(smooth, eps / classes))
+    if eps:
+        target = F.add(F.mul(target, 1.0 - eps), eps / classes)
+    if weights is not None:
+        target = F.mul(target, weights)
+    terms = F.mul(target, logp)
     if reduction == "none":
-        return loss
-    total = F.sum(loss)
-    count = max(int(np.prod(np.shape(loss))), 1)
+        return F.neg(F.sum(terms, axis))
+    total = F.neg(F.sum(terms))  # PyTorch's order: NegBackward0 for 'sum'
+    count = max(int(np.prod(np.shape(x))) // classes, 1)
     return total if reduction == "sum" else F.div(total, count)
 
 
+def _smoothing(F, x, target, logp, weights, weight, ignore_index, reduction):
+    """PyTorch's smoothing term for class indices: -sum over classes of
+    (weighted) log-probabilities, 0 at ignored targets, reduced like nll_loss."""
+    index = _class_targets("cross_entropy", x, target, ignore_index)
+    kept = index != ignore_index
+    axis = 1 if np.ndim(x) >= 2 else 0
+    smooth = F.neg(F.sum(logp if weights is None else F.mul(logp, weights), axis))
+    if not kept.all():
+        smooth = F.mul(smooth, F.constant(kept.astype(np.float64)))
+    if reduction == "none":
+        return smooth
+    if reduction == "sum":
+        return F.sum(smooth)
+    count = kept.sum() if weight is None else np.asarray(weight)[index[kept]].sum()
+    return F.div(F.sum(smooth), float(count))
+
+
 composite(
-    f"cross_entropy(input: T, target: T, {_CLASSES})",
+    f"cross_entropy(input: T, target: T, {_CLASSES}, label_smoothing: float = 0.0)",
     "log_softmax then nll_loss: target class indices, or class probabilities "
     "of input's shape",
     _cross_entropy,

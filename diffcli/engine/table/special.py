@@ -288,6 +288,17 @@ define(
         lambda F, g, ans, x, y: g * x / y,
     ),
     sympy=Y.elementwise(YS.xlogy),
+    # PyTorch's overloads: (Tensor, Tensor), (Scalar, Tensor), (Tensor, Scalar)
+    torch=lambda inputs, params: (
+        "XlogyBackward"
+        + (
+            "1"
+            if not hasattr(inputs[0], "_data")
+            else "2"
+            if not hasattr(inputs[1], "_data")
+            else "0"
+        )
+    ),
     reads_ans=False,
     kinks="xlogy(0, y) = 0 for any y but nan, and its gradient to input is 0 "
     "where y <= 0 (PyTorch's choice)",
