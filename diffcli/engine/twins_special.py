@@ -31,6 +31,12 @@ def rsqrt(sp, v):
     return 1 / sp.sqrt(v)
 
 
+def cbrt(sp, v):
+    """The real cube root: SymPy's cbrt is the principal (complex) one below 0."""
+    third = sp.Rational(1, 3)
+    return sp.Piecewise((-((-v) ** third), v < 0), (v**third, True))
+
+
 def reciprocal(sp, v):
     return 1 / v
 

@@ -45,6 +45,7 @@ UNARY = {
     "square": (dc.square, anywhere),
     "reciprocal": (dc.reciprocal, nonzero),
     "rsqrt": (dc.rsqrt, positive),
+    "cbrt": (dc.cbrt, nonzero),
     "erf": (dc.erf, anywhere),
     "erfc": (dc.erfc, anywhere),
     "erfinv": (dc.erfinv, unit),
@@ -93,6 +94,7 @@ TWINS = {
     **{name: [([(positive, M)], {})] for name in ("log10", "log2", "rsqrt")},
     "log1p": [([(positive, M)], {})],
     "reciprocal": [([(nonzero, M)], {})],
+    "cbrt": [([(real, M)], {})],
     "lgamma": [([(positive, M)], {}), ([(negative_off_poles, M)], {})],
     "digamma": [([(positive, M)], {}), ([(negative_off_poles, V)], {})],
     "polygamma": [([(positive, M)], {"n": 1}), ([(negative_off_poles, V)], {"n": 2})],
@@ -111,7 +113,8 @@ EXPRESSIONS = {
         ("asin", "acos", "atanh", "erfinv"), ("{f}(u)", "{f}(u * 0.5) * x")
     ),
     **dict.fromkeys(
-        ("atan", "sinh", "cosh", "asinh", "expm1", "exp2", "erf", "erfc", "square"),
+        ("atan", "sinh", "cosh", "asinh", "expm1", "exp2", "erf", "erfc", "square")
+        + ("cbrt",),
         ("{f}(A)",),
     ),
     "acosh": ("{f}(q)",),

@@ -202,6 +202,15 @@ _unary(
     True,
     kinks="rsqrt(0) = inf with gradient -inf; negative inputs give nan",
 )
+_unary(
+    "cbrt",
+    "real cube root: negative for negative input",
+    np.cbrt,
+    lambda F, g, ans, x: g / (3 * (ans * ans)),
+    YS.cbrt,
+    True,
+    kinks="the gradient at 0 is inf, as sqrt's",
+)
 
 # --- the error and gamma families ---------------------------------------------------
 _unary(
