@@ -50,7 +50,7 @@ WITNESSES = {
     **{f: f"sum({f}(x))" for f in ("tanh", "sigmoid", "relu", "sinc", "square")},
     **{f: f"sum({f}(x))" for f in ("silu", "gelu", "elu", "selu", "leaky_relu")},
     **{f: f"sum({f}(x))" for f in ("logsigmoid", "hardtanh", "relu6", "softplus")},
-    **{f: f"sum({f}(x))" for f in ("sec", "csc", "cot")},
+    **{f: f"sum({f}(x))" for f in ("sec", "csc", "cot", "cbrt")},
     **{f: f"sum({f}(y))" for f in ("log", "log10", "log2", "log1p", "sqrt")},
     **{f: f"sum({f}(y))" for f in ("rsqrt", "reciprocal", "lgamma", "digamma")},
     "acosh": "sum(acosh(y + 1))",
