@@ -194,9 +194,13 @@ def report_error(
 def run_guarded(
     action: Callable[[], int], json_mode: bool = False, debug: bool = False
 ) -> int:
-    """Run a command's body; every exception becomes a clear message and exit 2."""
+    """Run a command's body; every exception becomes a clear message and exit 2.
+    Every array it makes is limited in size (engine/limits.py)."""
+    from diffcli.engine.limits import size_limits
+
     try:
-        return action()
+        with size_limits():
+            return action()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

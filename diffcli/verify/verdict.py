@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.limits import refuse_over
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
 from diffcli.verify import held
@@ -120,6 +121,9 @@ def grad_problem(
             f"order {order} needs exactly one scalar variable; "
             "order 2 gives the Hessian of several"
         )
+    if order == 2:
+        n = sum(problem.point[v].size for v in problem.wrt if v in problem.point)
+        refuse_over(f"the Hessian of {n} input elements ({n} x {n})", n * n)
     engine = W.engine(problem, seed, order) if problem.numeric else None
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
@@ -231,6 +235,11 @@ def jacobian(
             + ", ".join(problem.missing)
         )
     value = W.engine(problem, "ones", 1).value
+    n_in = sum(problem.point[n].size for n in problem.wrt)
+    refuse_over(
+        f"the Jacobian of {value.size} outputs by {n_in} input elements",
+        value.size * n_in,
+    )
     rows = []
     for k in np.ndindex(value.shape):
         seed = np.zeros(value.shape)

@@ -1,0 +1,96 @@
+"""Bounded work (issue #17): every input ends quickly with an answer or one
+clear error, and memory stays bounded.
+
+The memory tests run the real command in a subprocess under an address-space
+limit, so that a regression fails here instead of exhausting the machine.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+LIMIT = 3 * 1024**3  # bytes of address space for one command
+
+PRELUDE = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
+from diffcli.cli import main
+sys.argv = ["diffcli", *sys.argv[1:]]
+main()
+"""
+
+
+def bounded(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``diffcli ARGS`` in a fresh interpreter with at most LIMIT of memory."""
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def refused(*args: str) -> str:
+    """The command ends with exit 2 and one message (no traceback, no
+    MemoryError); that message."""
+    run = bounded(*args)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr
+    assert "MemoryError" not in run.stderr
+    assert "internal error" not in run.stderr
+    return run.stderr
+
+
+def test_a_broadcast_over_the_limit_is_refused_with_both_sizes():
+    err = refused("grad", "sum(ones(30000,1)*ones(1,30000)*x)", "--at", "x=1")
+    assert "'mul' of shapes (30000, 1) and (1, 30000)" in err
+    assert "900000000 elements (limit 10000000 per result)" in err
+    assert "^^^" in err  # the caret under the product
+
+
+@pytest.mark.parametrize(
+    ("value", "n", "size"),
+    [("ones(20000)", 20000, 400000000), ("ones(316,316)", 99856, 9971220736)],
+)
+def test_a_hessian_over_the_limit_is_refused_before_any_row(value, n, size):
+    err = refused("grad", "sum(z**2)", "--at", f"z={value}", "--order", "2")
+    assert f"the Hessian of {n} input elements ({n} x {n})" in err
+    assert f"would have {size} elements (limit 10000000)" in err
+
+
+def test_a_jacobian_over_the_limit_is_refused_before_any_row():
+    err = refused("jacobian", "x", "--at", "x=ones(10000)")
+    assert "the Jacobian of 10000 outputs by 10000 input elements" in err
+    assert "100000000 elements (limit 10000000)" in err
+
+
+def test_a_constant_jacobian_is_refused_without_computing_it():
+    err = refused("jacobian", "ones(3000,3000)")
+    assert "has no variables" in err
+
+
+def test_a_value_of_computed_size_is_accepted_up_to_the_limit():
+    run = bounded("grad", "sum(x)", "--at", "x=ones(10**7)", "--no-check", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["value"] == 1e7
+    err = refused("grad", "sum(x)", "--at", "x=ones(10**8)", "--no-check")
+    assert "ones() would make 100000000 elements (limit 10000000)" in err
+
+
+def test_the_total_of_one_evaluation_is_limited():
+    err = refused("grad", "sum(x*x*x*x*x*x*x)", "--at", "x=ones(10**7)", "--no-check")
+    assert "per evaluation" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("ones(2**3)", 8), ("ones(2*3, 10**2)", 600)]
+)
+def test_sizes_may_be_computed_integers(text, size):
+    from diffcli.expr.numeric import value_of
+
+    assert value_of(text).size == size
