@@ -1,16 +1,20 @@
-"""Bounded work: the size of every result, known before it is computed.
+"""Bounded work: the size of every result, known before it is computed, and
+one time budget per command.
 
-The command line runs each command inside ``size_limits()``: a primitive whose
+The command line runs each command inside ``bounded()``: a primitive whose
 result would be larger than ``MAX_RESULT_ELEMENTS`` is refused before numpy
-allocates it, and one evaluation of an expression may make at most
-``MAX_TOTAL_ELEMENTS`` in all.  Outside (the Python API) nothing is limited:
-a library caller decides what fits in their machine.
+allocates it, one evaluation of an expression may make at most
+``MAX_TOTAL_ELEMENTS`` in all, and the work whose cost grows without bound
+(SymPy's closed forms, higher orders, the user's own code) shares one
+deadline, ``TIME_BUDGET`` seconds from the start.  Outside (the Python API)
+nothing is limited: a library caller decides what fits in their machine.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,10 +24,15 @@ from diffcli.errors import DiffcliError
 
 MAX_RESULT_ELEMENTS = 10_000_000  # one array: 80 MB of float64
 MAX_TOTAL_ELEMENTS = 50_000_000  # every array one evaluation makes: 400 MB
+TIME_BUDGET = 10.0  # seconds per command for the work that can be cut short
 
 
 class SizeError(DiffcliError):
     """A result over the size limit, refused before it was computed."""
+
+
+class OverBudget(DiffcliError):
+    """Work that cannot end within the command's time budget, refused."""
 
 
 class _Active:
@@ -32,6 +41,8 @@ class _Active:
     per_result: int | None = None
     total: int | None = None
     used: int | None = None  # counted inside one_evaluation() only
+    deadline: float | None = None  # time.monotonic() when the budget ends
+    budget: float | None = None  # its length in seconds
 
 
 ACTIVE = _Active()
@@ -48,6 +59,49 @@ def size_limits(
         yield
     finally:
         ACTIVE.per_result, ACTIVE.total = saved
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float = TIME_BUDGET) -> Iterator[None]:
+    """One deadline, ``seconds`` from now, for everything inside."""
+    saved = (ACTIVE.deadline, ACTIVE.budget)
+    ACTIVE.deadline, ACTIVE.budget = time.monotonic() + seconds, seconds
+    try:
+        yield
+    finally:
+        ACTIVE.deadline, ACTIVE.budget = saved
+
+
+@contextlib.contextmanager
+def bounded() -> Iterator[None]:
+    """A command's limits: sizes and one time budget."""
+    with size_limits(), time_budget():
+        yield
+
+
+def time_left(cap: float | None = None) -> float | None:
+    """Seconds left of the budget (at most ``cap``); ``cap`` with no budget."""
+    if ACTIVE.deadline is None:
+        return cap
+    left = max(0.0, ACTIVE.deadline - time.monotonic())
+    return left if cap is None else min(cap, left)
+
+
+def over_budget() -> str | None:
+    """Why work that may be skipped is skipped now, or None while time is left."""
+    if ACTIVE.deadline is None or time.monotonic() < ACTIVE.deadline:
+        return None
+    return f"over the command's time budget of {ACTIVE.budget:g} s"
+
+
+def refuse_slow(what: str, needed: float) -> None:
+    """Refuse work that would need ``needed`` more seconds than are left."""
+    left = time_left()
+    if left is not None and needed > left:
+        raise OverBudget(
+            f"{what} would need about {needed:.3g} s more, over the command's "
+            f"time budget of {ACTIVE.budget:g} s ({left:.2g} s left)"
+        )
 
 
 @contextlib.contextmanager

@@ -32,6 +32,8 @@ from diffcli.verify.question import (
     prepare_function,
 )
 
+MAX_ORDER = 1000  # higher ones could not end within the time budget
+
 
 @dataclass(frozen=True)
 class Tolerances:
@@ -110,6 +112,8 @@ def grad_problem(
 ) -> GradResult:
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
+    if order > MAX_ORDER:
+        raise ExprError(f"order {order} is over the highest order, {MAX_ORDER}")
     if not problem.wrt and not problem.free:
         fixed = ", ".join(problem.constants)
         why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""

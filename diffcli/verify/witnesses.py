@@ -7,6 +7,7 @@ Hessian blocks row by row), so that the verdict is one comparison.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from diffcli.engine import autograd as autograd
 from diffcli.engine import finite_differences as FD
+from diffcli.engine.limits import refuse_slow
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
 from diffcli.verify import steps
@@ -133,15 +135,31 @@ def engine(problem: Problem, seed: Any, order: int) -> Engine:
         ]
     elif order > 2:
         g, x = gs[0], next(iter(tensors.values()))
+        took = [0.0, 0.0]  # the last two orders' times
         for k in range(2, order + 1):
-            g = (
-                _grads(g, {"x": x}, None, create_graph=k < order)[0]
-                if g.requires_grad
-                else Tensor._wrap(np.zeros_like(x._data))
-            )
+            if not g.requires_grad:  # a constant: every higher order is 0
+                g = Tensor._wrap(np.zeros_like(x._data))
+                break
+            _refuse_slow_orders(order, k, took)
+            start = time.monotonic()
+            g = _grads(g, {"x": x}, None, create_graph=k < order)[0]
+            took = [took[1], time.monotonic() - start]
         result.derivatives["nth"] = g._data.copy()
         result.flat, result.labels = g._data.ravel().copy(), [f"d{order}"]
     return result
+
+
+def _refuse_slow_orders(order: int, k: int, took: list[float]) -> None:
+    """Each order's graph may be a multiple of the last one's (sin(sin(x))
+    doubles): refuse when the orders left, growing at the rate seen so far,
+    cannot end in the time left."""
+    last, before = took[1], took[0]
+    steps = min(order - k + 1, 500)  # enough to exceed any budget
+    needed = last * steps  # at least as long as the last, each
+    if last > 0.1 and before > 0:  # shorter times are too noisy for a rate
+        rate = max(1.0, min(last / before, 3.0))
+        needed = last * (steps if rate == 1 else rate * (rate**steps - 1) / (rate - 1))
+    refuse_slow(f"order {order} (order {k - 1} took {last:.2g} s)", needed)
 
 
 def _hessian(tensors: dict[str, Tensor], gs: list[Tensor]) -> dict:

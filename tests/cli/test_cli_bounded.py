@@ -75,15 +75,16 @@ def test_a_constant_jacobian_is_refused_without_computing_it():
 
 
 def test_a_value_of_computed_size_is_accepted_up_to_the_limit():
-    run = bounded("grad", "sum(x)", "--at", "x=ones(10**7)", "--no-check", "--json")
+    run = bounded("grad", "sum(x)", "--at", "x=ones(10**6)", "--no-check", "--json")
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["value"] == 1e7
+    data = json.loads(run.stdout)
+    assert data["value"] == 1e6 and data["gradient"]["x"] == [1.0] * 10**6
     err = refused("grad", "sum(x)", "--at", "x=ones(10**8)", "--no-check")
     assert "ones() would make 100000000 elements (limit 10000000)" in err
 
 
 def test_the_total_of_one_evaluation_is_limited():
-    err = refused("grad", "sum(x*x*x*x*x*x*x)", "--at", "x=ones(10**7)", "--no-check")
+    err = refused("grad", "sum(x*x*x*x*x*x)", "--at", "x=ones(10**7)", "--no-check")
     assert "per evaluation" in err
 
 
@@ -94,3 +95,60 @@ def test_sizes_may_be_computed_integers(text, size):
     from diffcli.expr.numeric import value_of
 
     assert value_of(text).size == size
+
+
+# --- --func: the user's file and code ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("/dev/zero:f", "cannot read /dev/zero: not a regular file"),
+        ("/dev/urandom:f", "cannot read /dev/urandom: not a regular file"),
+        ("{tmp}:f", "cannot read {tmp}: it is a directory"),
+    ],
+)
+def test_func_refuses_what_is_not_a_regular_file_unread(spec, message, tmp_path):
+    err = refused("grad", "--func", spec.format(tmp=tmp_path), "--at", "x=1")
+    assert f"error: {message.format(tmp=tmp_path)}" in err
+
+
+USER_CODE = {
+    "import sys\ndef f(x):\n    sys.exit(3)\n": "f raised SystemExit: 3 (line 3)",
+    "def f(x):\n    raise BaseException('boom')\n": "f raised BaseException: boom",
+    "class E(Exception):\n    def __str__(self):\n        raise ValueError\n"
+    "def f(x):\n    raise E()\n": "f raised E: (its message could not be made",
+    "import sys\nsys.exit(0)\ndef f(x):\n    return x\n": "failed: SystemExit: 0",
+    "def f(x):\n    while True:\n        pass\n": "f did not finish within the "
+    "time budget of 10 s (an endless loop?)",
+}
+
+
+@pytest.mark.parametrize("source", list(USER_CODE))
+def test_whatever_the_users_code_does_is_one_clear_error(source, tmp_path):
+    from cli_helpers import invoke
+
+    path = tmp_path / "user.py"
+    path.write_text(source)
+    err = invoke("grad", "--func", f"{path}:f", "--at", "x=1", code=2).stderr
+    assert err.startswith("error: ") and USER_CODE[source] in err
+    assert len(err.splitlines()) == 1
+
+
+# --- one time budget per command ------------------------------------------------
+
+
+def test_an_order_too_high_is_refused_up_front():
+    from cli_helpers import invoke
+
+    err = invoke("grad", "x**2", "--at", "x=1", "--order", "100000000", code=2).stderr
+    assert "order 100000000 is over the highest order, 1000" in err
+
+
+def test_an_order_that_cannot_end_in_the_budget_is_refused():
+    from cli_helpers import invoke
+
+    args = ("grad", "sin(sin(x))", "--at", "x=1", "--order", "14")
+    err = invoke(*args, code=2).stderr
+    assert "error: order 14 (order " in err
+    assert "over the command's time budget of 10 s" in err
