@@ -9,13 +9,15 @@ imported only when a console is made, SymPy never.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from diffcli.errors import DiffcliError, ExprError
+from diffcli.errors import DiffcliError, ExprError, visible
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1  # a cross-check disagreed
@@ -130,7 +132,7 @@ def run_guarded(
     from diffcli.engine.limits import bounded
 
     try:
-        with bounded():
+        with bounded(), _warnings_as_notes():
             return action()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -140,6 +142,19 @@ def run_guarded(
         return EXIT_OK
     except Exception as err:
         return report_error(err, json_mode, debug)
+
+
+@contextlib.contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """A library's warning (numpy's "Mean of empty slice") is one note on
+    stderr, not a line of its source with a path into site-packages."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            for text in dict.fromkeys(visible(str(w.message)) for w in caught):
+                sys.stderr.write(f"note: {text}\n")
 
 
 def _silence_stdout() -> None:

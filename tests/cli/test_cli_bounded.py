@@ -152,3 +152,37 @@ def test_an_order_that_cannot_end_in_the_budget_is_refused():
     err = invoke(*args, code=2).stderr
     assert "error: order 14 (order " in err
     assert "over the command's time budget of 10 s" in err
+
+
+# --- messages ------------------------------------------------------------------
+
+
+def test_a_library_warning_is_one_note_without_paths():
+    from cli_helpers import ENV
+    from click.testing import CliRunner
+
+    from diffcli.cli import main
+
+    args = ["grad", "mean(x*ones(0))", "--at", "x=1"]
+    result = CliRunner(env=ENV).invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stderr == "note: Mean of empty slice\n"
+
+
+def test_a_solve_timeout_beyond_the_timers_is_a_usage_error():
+    from cli_helpers import invoke
+
+    args = ("minimize", "x**2", "--at", "x=1", "--solve-timeout", "1e308")
+    err = invoke(*args, code=2).stderr
+    assert "'--solve-timeout': 1e+308 is not in the range 0<x<=86400.0" in err
+
+
+def test_an_empty_junit_name_is_a_usage_error(tmp_path):
+    from cli_helpers import invoke
+
+    cases = tmp_path / "c.toml"
+    cases.write_text('[[case]]\nexpr = "x**2"\nat = "x=1"\n')
+    assert (
+        "--junit needs a file name"
+        in invoke("check", str(cases), "--junit", "", code=2).stderr
+    )
