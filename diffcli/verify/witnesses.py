@@ -7,7 +7,9 @@ Hessian blocks row by row), so that the verdict is one comparison.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +115,7 @@ def engine(problem: Problem, seed: Any, order: int) -> Engine:
     seed = seed_for(out, seed_array(seed))  # parse a seed given as text
     gs = _grads(out, tensors, seed, create_graph=order > 1)
     gradient = {n: g._data.copy() for n, g in zip(tensors, gs, strict=True)}
-    labels = [lab for n in problem.wrt for lab in element_labels(n, point[n].shape)]
+    labels = Labels([(n, point[n].shape) for n in problem.wrt])
     flat = (
         np.concatenate([g.ravel() for g in gradient.values()])
         if gradient
@@ -126,13 +128,7 @@ def engine(problem: Problem, seed: Any, order: int) -> Engine:
         result.flat = np.concatenate(
             [blocks[a][b].ravel() for a in tensors for b in tensors]
         )
-        result.labels = [
-            f"d2/d{p}d{q}"
-            for a in tensors
-            for b in tensors
-            for p in element_labels(a, point[a].shape)
-            for q in element_labels(b, point[b].shape)
-        ]
+        result.labels = Labels([(n, point[n].shape) for n in tensors], pairs=True)
     elif order > 2:
         g, x = gs[0], next(iter(tensors.values()))
         took = [0.0, 0.0]  # the last two orders' times
@@ -177,6 +173,47 @@ def _hessian(tensors: dict[str, Tensor], gs: list[Tensor]) -> dict:
             for b, row in zip(names, rows, strict=True):
                 blocks[a][b].reshape(-1, tensors[b].numel())[k] = row._data.ravel()
     return blocks
+
+
+class Labels(Sequence[str]):
+    """The label of each entry of the derivative under check ("x[0, 1]", or
+    "d2/dxdy" of a Hessian), made when asked for: a list of all of them would
+    take longer than the gradient of ``x = ones(10**7)`` and ten times its
+    memory."""
+
+    def __init__(self, parts: list[tuple[str, tuple]], pairs: bool = False) -> None:
+        self.parts, self.pairs = parts, pairs
+        self.sizes = [math.prod(shape) for _, shape in parts]
+        if pairs:
+            self.blocks = [(a, b) for a in range(len(parts)) for b in range(len(parts))]
+            sizes = [self.sizes[a] * self.sizes[b] for a, b in self.blocks]
+        else:
+            sizes = self.sizes
+        self.edges = np.cumsum([0, *sizes])
+
+    def __len__(self) -> int:
+        return int(self.edges[-1])
+
+    def _one(self, part: int, k: int) -> str:
+        name, shape = self.parts[part]
+        if not shape:
+            return name
+        return f"{name}[{', '.join(map(str, np.unravel_index(k, shape)))}]"
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = int(k) + (len(self) if k < 0 else 0)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        block = int(np.searchsorted(self.edges, k, side="right")) - 1
+        k -= int(self.edges[block])
+        if not self.pairs:
+            return self._one(block, k)
+        a, b = self.blocks[block]
+        return (
+            f"d2/d{self._one(a, k // self.sizes[b])}d{self._one(b, k % self.sizes[b])}"
+        )
 
 
 def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:

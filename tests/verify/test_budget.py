@@ -27,3 +27,19 @@ def test_within_the_budget_nothing_changes():
     with time_budget(60.0):
         result = grad("sin(x)*x", at=[("x", "2")])
     assert result.check.status == "ok" and result.closed_form is not None
+
+
+def test_labels_are_made_when_asked_and_match_the_listed_ones():
+    from diffcli.verify.witnesses import Labels, element_labels
+
+    parts = [("x", (2, 3)), ("y", ()), ("z", (4,))]
+    listed = [lab for n, s in parts for lab in element_labels(n, s)]
+    labels = Labels(parts)
+    assert (
+        list(labels) == listed and labels[-1] == "z[3]" and labels[1:3] == listed[1:3]
+    )
+    pairs = [f"d2/d{p}d{q}" for p in listed for q in listed]
+    by_block = Labels(parts, pairs=True)
+    assert len(by_block) == len(pairs) and by_block[0] == "d2/dx[0, 0]dx[0, 0]"
+    assert by_block[36] == "d2/dx[0, 0]dy"  # the (x, y) block follows (x, x)
+    assert len(Labels([("x", (10**7,))])) == 10**7
