@@ -110,6 +110,13 @@ def main() -> None:
     finite differences.  Exit codes: 0 success, 1 a cross-check mismatch,
     2 bad input or usage.
 
+    Bounded work: an array of more than 10M elements (a result, a Hessian, a
+    Jacobian) or 50M in one evaluation is refused before it is made.  Each
+    command has a time budget of 10 s for what can be cut short: over it, the
+    closed form and finite differences are skipped with the reason (the
+    engine's answer is still given), a higher order that cannot end in it is
+    refused, and --func's code is stopped.
+
     \b
     Examples:
       diffcli grad "a*x**2+b*x+c" --at x=0 --let a=1,b=-2,c=1
@@ -312,7 +319,9 @@ def grad(
                 raise common.UsageError("give either EXPR or --func, not both")
             if names:
                 raise common.UsageError("--wrt does not apply to --func: use --at")
-            function, label = common.load_function(func)
+            from diffcli.cli.user_code import load_function
+
+            function, label = load_function(func)
             result = C.grad_function(
                 function, label, points, lets, seed, order, not no_check, tol
             )

@@ -9,16 +9,15 @@ imported only when a console is made, SymPy never.
 
 from __future__ import annotations
 
-import difflib
-import functools
+import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
-from pathlib import Path
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from diffcli.errors import DiffcliError, ExprError
+from diffcli.errors import DiffcliError, ExprError, visible
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1  # a cross-check disagreed
@@ -59,75 +58,6 @@ def parse_names(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def load_function(spec: str) -> tuple[Callable[..., Any], str]:
-    """``FILE.py:NAME`` -> the function, guarded so its own errors read clearly."""
-    path_text, sep, name = spec.rpartition(":")
-    if not sep or not path_text or not name:
-        raise UsageError(f"--func expects FILE.py:NAME, got '{spec}'")
-    path = Path(path_text)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        why = getattr(err, "strerror", None) or str(err)
-        raise UsageError(f"cannot read {path_text}: {why}") from None
-    try:
-        code = compile(source, str(path), "exec")
-    except SyntaxError as err:
-        line = (err.text or "").rstrip("\n")
-        col = None if err.offset is None else max(0, err.offset - 1 - _indent(line))
-        raise ExprError(
-            f"{path_text}, line {err.lineno}: syntax error: {err.msg}",
-            line.strip(),
-            col,
-        ) from None
-    namespace: dict[str, Any] = {"__name__": path.stem, "__file__": str(path)}
-    sys.path.insert(0, str(path.resolve().parent))
-    try:
-        exec(code, namespace)
-    except Exception as err:
-        raise UsageError(
-            f"running {path_text} failed: {_describe(err, path)}"
-        ) from None
-    finally:
-        sys.path.remove(str(path.resolve().parent))
-    function = namespace.get(name)
-    if not callable(function):
-        found = [
-            k for k, v in namespace.items() if callable(v) and not k.startswith("_")
-        ]
-        close = difflib.get_close_matches(name, found, 1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        what = "has no function" if function is None else "has no callable"
-        raise UsageError(f"{path_text} {what} '{name}'{hint}")
-    label = f"{path_text}:{name}"
-
-    @functools.wraps(function)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except DiffcliError:
-            raise
-        except Exception as err:
-            raise UsageError(f"{label} raised {_describe(err, path)}") from None
-
-    return guarded, label
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _describe(err: BaseException, path: Path) -> str:
-    """``ZeroDivisionError: division by zero (line 4)``: the user's line, if any."""
-    lines = [
-        f.lineno
-        for f in traceback.extract_tb(err.__traceback__)
-        if Path(f.filename).resolve() == path.resolve()
-    ]
-    where = f" (line {lines[-1]})" if lines else ""
-    return f"{type(err).__name__}: {err}{where}"
-
-
 # --- output -----------------------------------------------------------------------
 
 
@@ -148,9 +78,12 @@ def make_console(stderr: bool = False, file: IO[str] | None = None) -> Any:
 
 def print_json(data: Any, file: IO[str] | None = None) -> None:
     """One JSON object (non-finite numbers as "nan"/"inf"/"-inf") and a newline."""
-    from diffcli.render.json_data import dumps
+    from diffcli.render.json_data import pieces
 
-    (file or sys.stdout).write(dumps(data) + "\n")
+    out = file or sys.stdout
+    for piece in pieces(data):  # a large array in chunks, never one huge string
+        out.write(piece)
+    out.write("\n")
 
 
 def error_text(err: BaseException) -> str:
@@ -194,9 +127,13 @@ def report_error(
 def run_guarded(
     action: Callable[[], int], json_mode: bool = False, debug: bool = False
 ) -> int:
-    """Run a command's body; every exception becomes a clear message and exit 2."""
+    """Run a command's body; every exception becomes a clear message and exit 2.
+    Its arrays and its time are limited (engine/limits.py)."""
+    from diffcli.engine.limits import bounded
+
     try:
-        return action()
+        with bounded(), _warnings_as_notes():
+            return action()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
@@ -205,6 +142,19 @@ def run_guarded(
         return EXIT_OK
     except Exception as err:
         return report_error(err, json_mode, debug)
+
+
+@contextlib.contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """A library's warning (numpy's "Mean of empty slice") is one note on
+    stderr, not a line of its source with a path into site-packages."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            for text in dict.fromkeys(visible(str(w.message)) for w in caught):
+                sys.stderr.write(f"note: {text}\n")
 
 
 def _silence_stdout() -> None:

@@ -45,6 +45,8 @@ being finite or passes 1e150 (diverged: exit 1, the last point before it is
 reported).  Ctrl-C prints the report so far ("interrupted": true), exit 130.
 """
 
+MAX_SOLVE_SECONDS = 86400.0  # longer than the platform's timers take
+
 
 def _betas(ctx: click.Context, param: click.Parameter, text: str) -> tuple:
     """``0.9,0.999`` as Adam's (beta1, beta2), each in [0, 1)."""
@@ -192,12 +194,12 @@ def _bar(json_mode: bool, total: int) -> _ProgressBar | None:
 )
 @click.option(
     "--solve-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, min_open=True, max=MAX_SOLVE_SECONDS),
     default=5.0,
     show_default=True,
     metavar="SECONDS",
     callback=finite,
-    help="Give up on the symbolic solve after this long.",
+    help="Give up on the symbolic solve after this long (at most a day).",
 )
 @output_options
 def minimize(

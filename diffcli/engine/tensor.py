@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.engine import hooks as H
+from diffcli.engine import limits
 from diffcli.engine import table as ops
 from diffcli.engine.dtypes import default_float
 from diffcli.engine.grad_fn import FREED, Freed, GradFn
@@ -311,6 +312,8 @@ def apply(prim: ops.Primitive, *args: Any, **params: Any) -> Tensor:
             tracked = tracked or (record and a._requires_grad)
         else:
             datas.append(a)
+    if limits.ACTIVE.per_result is not None:  # the command line's bounded work
+        limits.check(prim, datas, params)
     out = prim.forward(*datas, **params)
     if type(out) is np.ndarray:
         if out.base is not None and any(isinstance(d, np.generic) for d in datas):

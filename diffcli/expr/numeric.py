@@ -51,7 +51,9 @@ def value_of(text: str) -> np.ndarray:
     tree = P.parse_value(text)
     with np.errstate(all="ignore"):
         out = evaluate(tree, NumericBackend({}), text)
-    return np.array(out._data if isinstance(out, Tensor) else out, dtype=np.float64)
+    array = np.asarray(out._data if isinstance(out, Tensor) else out, np.float64)
+    own = array.base is None and array.flags.writeable and array.flags.c_contiguous
+    return array if own else array.copy()  # made here: no second copy of ones(10**7)
 
 
 def check_size(name: str, value: np.ndarray, text: str = "") -> None:

@@ -233,5 +233,8 @@ def literal(e: Expr, memo: dict | None = None) -> float | int | None:
 
 
 def integer(e: Expr) -> int | None:
-    v = literal(e) if isinstance(e, Num | Unary) else None
+    """An integer typed as one (``3``, not ``3.0``) or computed (``10**7``)."""
+    v = literal(e)
+    if isinstance(e, Binary) and isinstance(v, float) and v.is_integer():
+        return int(v) if abs(v) < 2**53 else None
     return v if isinstance(v, int) and not isinstance(v, bool) else None

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from diffcli.engine.limits import one_evaluation
 from diffcli.engine.primitive import Ops
 from diffcli.engine.table import FUNCTIONS, PRIMITIVES
 from diffcli.errors import DiffcliError, ExprError
@@ -41,7 +42,8 @@ class Backend(Protocol):
 
 def evaluate(expr: P.Expr, backend: Backend, source: str = "") -> Any:
     """The value of ``expr``; any failure is an ExprError at the node that failed."""
-    return _Walk(backend, source).eval(expr)
+    with one_evaluation():
+        return _Walk(backend, source).eval(expr)
 
 
 class _Walk:

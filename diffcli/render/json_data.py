@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ __all__ = [  # number_text and exact_text are re-exported for other commands
 
 def jsonable(value: Any) -> Any:
     """Numbers and arrays as JSON data, non-finite floats as "nan"/"inf"/"-inf"."""
-    if value is None or isinstance(value, (str, bool)):
+    if value is None or isinstance(value, (str, bool, Floats)):
         return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
@@ -66,6 +67,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             return nested(value, jsonable)
+        if value.dtype.kind == "f" and value.size > SMALL_ARRAY:
+            return Floats(value)
         return jsonable(value.tolist())
     if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
         return int(value)
@@ -75,24 +78,78 @@ def jsonable(value: Any) -> Any:
     return v if math.isfinite(v) else exact_text(v)
 
 
+SMALL_ARRAY = 1000  # larger float arrays are written straight from numpy
+CHUNK = 65536  # numbers formatted at a time: bounded memory for any size
+
+
+class Floats:
+    """A large float array in JSON data, kept as it is: ``dumps`` writes it in
+    chunks (time proportional to its size, memory bounded), where a list of
+    Python floats would take ten times the memory and longer to walk."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def tolist(self) -> Any:
+        return jsonable(self.array.tolist())
+
+
 def dumps(data: Any, indent: int = 2) -> str:
     """Strict JSON (no NaN literals ever), objects indented, arrays on one line."""
+    return "".join(pieces(data, indent))
+
+
+def pieces(data: Any, indent: int = 2) -> Iterator[str]:
+    """``dumps(data)`` in pieces, to be written one after another."""
     return _dump(jsonable(data), indent, 0)
 
 
-def _dump(data: Any, indent: int, depth: int) -> str:
+def _dump(data: Any, indent: int, depth: int) -> Iterator[str]:
     if isinstance(data, dict) and data:
         pad = " " * (indent * (depth + 1))
-        items = [
-            f"{pad}{json.dumps(k)}: {_dump(v, indent, depth + 1)}"
-            for k, v in data.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + " " * (indent * depth) + "}"
-    if isinstance(data, list) and any(isinstance(v, dict) for v in data):
+        for i, (k, v) in enumerate(data.items()):
+            yield f"{',' if i else '{'}\n{pad}{json.dumps(k)}: "
+            yield from _dump(v, indent, depth + 1)
+        yield "\n" + " " * (indent * depth) + "}"
+    elif isinstance(data, list) and any(isinstance(v, dict) for v in data):
         pad = " " * (indent * (depth + 1))
-        items = [pad + _dump(v, indent, depth + 1) for v in data]
-        return "[\n" + ",\n".join(items) + "\n" + " " * (indent * depth) + "]"
-    return json.dumps(data, allow_nan=False)
+        for i, v in enumerate(data):
+            yield f"{',' if i else '['}\n{pad}"
+            yield from _dump(v, indent, depth + 1)
+        yield "\n" + " " * (indent * depth) + "]"
+    elif isinstance(data, Floats):
+        yield from _floats(data.array)
+    elif isinstance(data, list) and any(isinstance(v, Floats | list) for v in data):
+        for i, v in enumerate(data):
+            yield ", " if i else "["
+            yield from _dump(v, indent, depth + 1)
+        yield "]" if data else "[]"
+    else:
+        yield json.dumps(data, allow_nan=False)
+
+
+def _floats(a: np.ndarray) -> Iterator[str]:
+    """A float array as nested JSON lists, "nan"/"inf"/"-inf" as strings."""
+    if a.ndim == 0:
+        yield json.dumps(jsonable(a.item()))
+        return
+    yield "["
+    if a.ndim > 1:
+        for i, row in enumerate(a):
+            if i:
+                yield ", "
+            yield from _floats(row)
+    for start in range(0, a.size if a.ndim == 1 else 0, CHUNK):
+        part = a[start : start + CHUNK]
+        text = map(repr, part.tolist()) if np.isfinite(part).all() else _quoted(part)
+        yield (", " if start else "") + ", ".join(text)
+    yield "]"
+
+
+def _quoted(part: np.ndarray) -> Iterator[str]:
+    return (json.dumps(jsonable(v)) for v in part.tolist())
 
 
 # --- results ------------------------------------------------------------------------

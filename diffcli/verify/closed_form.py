@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.limits import over_budget, time_left
 from diffcli.errors import DiffcliError
 from diffcli.verify.question import Problem
 
@@ -55,17 +56,22 @@ def closed_form(
 
     shapes = {n: problem.shape_of(n) for n in problem.wrt}
     count = sum(int(np.prod(s)) for s in shapes.values())
+    seconds = time_left(tol.sym_timeout)  # the command's budget, if any
     if count > tol.sym_max_elements:
         failed = ClosedForm(
             False,
             f"{count} variable elements is over the symbolic "
             f"limit of {tol.sym_max_elements}",
         )
+    elif seconds is not None and seconds <= 0:
+        failed = ClosedForm(False, over_budget() or "no time left")
     else:
         try:
-            with S.time_limit(tol.sym_timeout):
+            with S.time_limit(seconds):
                 return _derive(problem, seed, order, shapes, tol, engine)
-        except (S.SymbolicTimeout, S.SymbolicTooLarge) as err:
+        except S.SymbolicTimeout as err:
+            failed = ClosedForm(False, over_budget() or str(err))
+        except S.SymbolicTooLarge as err:
             failed = ClosedForm(False, str(err))
         except (
             DiffcliError,

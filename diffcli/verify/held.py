@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.limits import OverBudget, over_budget, time_left
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError
 from diffcli.verify import witnesses as W
@@ -25,7 +26,23 @@ def finite_differences(
     """The differences of what the engine differentiates: each detach() held
     at its value at the point (the engine sees it as a constant).  Python code
     that leaves the graph (.detach(), .item(), float()) cannot be held: there
-    the differences would see more than the engine, so they are skipped."""
+    the differences would see more than the engine, so they are skipped.
+    They share the command's time budget: over it, they are skipped too."""
+    from diffcli.expr import symbolic as S
+
+    why = over_budget()
+    if why is not None:
+        return W.FiniteDifferences(False, why)
+    try:
+        with S.time_limit(time_left(), OverBudget):
+            return _differences(problem, engine, order, tol)
+    except OverBudget:
+        return W.FiniteDifferences(False, over_budget() or "over the time budget")
+
+
+def _differences(
+    problem: Problem, engine: W.Engine, order: int, tol: Any
+) -> W.FiniteDifferences:
     if problem.function is not None:
         if leaves_graph(problem):
             return W.FiniteDifferences(

@@ -261,6 +261,8 @@ def combine(verdicts: list[Verdict]) -> Verdict:
 def _at_tie(labels: list[str], names: set[str]) -> np.ndarray:
     """The entries a tie can touch: a tied variable's (a higher derivative's
     label names no variable, so any tie touches it)."""
+    if not names:  # no label made: there may be millions
+        return np.zeros(len(labels), dtype=bool)
     return np.array(
         [bool(names) and (label in names or label.startswith("d")) for label in labels]
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine.limits import refuse_over
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
 from diffcli.verify import held
@@ -32,6 +33,8 @@ from diffcli.verify.question import (
     prepare,
     prepare_function,
 )
+
+MAX_ORDER = 1000  # higher ones could not end within the time budget
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ def grad_problem(
     exact closed form."""
     if order < 1:
         raise ExprError(f"order must be at least 1, got {order}")
+    if order > MAX_ORDER:
+        raise ExprError(f"order {order} is over the highest order, {MAX_ORDER}")
     if not problem.wrt and not problem.free:
         fixed = ", ".join(problem.constants)
         why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""
@@ -126,6 +131,9 @@ def grad_problem(
             f"order {order} needs exactly one scalar variable; "
             "order 2 gives the Hessian of several"
         )
+    if order == 2:
+        n = sum(problem.point[v].size for v in problem.wrt if v in problem.point)
+        refuse_over(f"the Hessian of {n} input elements ({n} x {n})", n * n)
     engine = W.engine(problem, seed, order) if problem.numeric else None
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
@@ -244,6 +252,11 @@ def jacobian(
             + ", ".join(problem.missing)
         )
     value = W.engine(problem, "ones", 1).value
+    n_in = sum(problem.point[n].size for n in problem.wrt)
+    refuse_over(
+        f"the Jacobian of {value.size} outputs by {n_in} input elements",
+        value.size * n_in,
+    )
     rows = []
     for k in np.ndindex(value.shape):
         seed = np.zeros(value.shape)

@@ -7,6 +7,9 @@ Hessian blocks row by row), so that the verdict is one comparison.
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from diffcli.engine import autograd as autograd
 from diffcli.engine import finite_differences as FD
+from diffcli.engine.limits import refuse_slow
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
 from diffcli.verify import steps
@@ -111,7 +115,7 @@ def engine(problem: Problem, seed: Any, order: int) -> Engine:
     seed = seed_for(out, seed_array(seed))  # parse a seed given as text
     gs = _grads(out, tensors, seed, create_graph=order > 1)
     gradient = {n: g._data.copy() for n, g in zip(tensors, gs, strict=True)}
-    labels = [lab for n in problem.wrt for lab in element_labels(n, point[n].shape)]
+    labels = Labels([(n, point[n].shape) for n in problem.wrt])
     flat = (
         np.concatenate([g.ravel() for g in gradient.values()])
         if gradient
@@ -124,24 +128,34 @@ def engine(problem: Problem, seed: Any, order: int) -> Engine:
         result.flat = np.concatenate(
             [blocks[a][b].ravel() for a in tensors for b in tensors]
         )
-        result.labels = [
-            f"d2/d{p}d{q}"
-            for a in tensors
-            for b in tensors
-            for p in element_labels(a, point[a].shape)
-            for q in element_labels(b, point[b].shape)
-        ]
+        result.labels = Labels([(n, point[n].shape) for n in tensors], pairs=True)
     elif order > 2:
         g, x = gs[0], next(iter(tensors.values()))
+        took = [0.0, 0.0]  # the last two orders' times
         for k in range(2, order + 1):
-            g = (
-                _grads(g, {"x": x}, None, create_graph=k < order)[0]
-                if g.requires_grad
-                else Tensor._wrap(np.zeros_like(x._data))
-            )
+            if not g.requires_grad:  # a constant: every higher order is 0
+                g = Tensor._wrap(np.zeros_like(x._data))
+                break
+            _refuse_slow_orders(order, k, took)
+            start = time.monotonic()
+            g = _grads(g, {"x": x}, None, create_graph=k < order)[0]
+            took = [took[1], time.monotonic() - start]
         result.derivatives["nth"] = g._data.copy()
         result.flat, result.labels = g._data.ravel().copy(), [f"d{order}"]
     return result
+
+
+def _refuse_slow_orders(order: int, k: int, took: list[float]) -> None:
+    """Each order's graph may be a multiple of the last one's (sin(sin(x))
+    doubles): refuse when the orders left, growing at the rate seen so far,
+    cannot end in the time left."""
+    last, before = took[1], took[0]
+    steps = min(order - k + 1, 500)  # enough to exceed any budget
+    needed = last * steps  # at least as long as the last, each
+    if last > 0.1 and before > 0:  # shorter times are too noisy for a rate
+        rate = max(1.0, min(last / before, 3.0))
+        needed = last * (steps if rate == 1 else rate * (rate**steps - 1) / (rate - 1))
+    refuse_slow(f"order {order} (order {k - 1} took {last:.2g} s)", needed)
 
 
 def _hessian(tensors: dict[str, Tensor], gs: list[Tensor]) -> dict:
@@ -159,6 +173,47 @@ def _hessian(tensors: dict[str, Tensor], gs: list[Tensor]) -> dict:
             for b, row in zip(names, rows, strict=True):
                 blocks[a][b].reshape(-1, tensors[b].numel())[k] = row._data.ravel()
     return blocks
+
+
+class Labels(Sequence[str]):
+    """The label of each entry of the derivative under check ("x[0, 1]", or
+    "d2/dxdy" of a Hessian), made when asked for: a list of all of them would
+    take longer than the gradient of ``x = ones(10**7)`` and ten times its
+    memory."""
+
+    def __init__(self, parts: list[tuple[str, tuple]], pairs: bool = False) -> None:
+        self.parts, self.pairs = parts, pairs
+        self.sizes = [math.prod(shape) for _, shape in parts]
+        if pairs:
+            self.blocks = [(a, b) for a in range(len(parts)) for b in range(len(parts))]
+            sizes = [self.sizes[a] * self.sizes[b] for a, b in self.blocks]
+        else:
+            sizes = self.sizes
+        self.edges = np.cumsum([0, *sizes])
+
+    def __len__(self) -> int:
+        return int(self.edges[-1])
+
+    def _one(self, part: int, k: int) -> str:
+        name, shape = self.parts[part]
+        if not shape:
+            return name
+        return f"{name}[{', '.join(map(str, np.unravel_index(k, shape)))}]"
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = int(k) + (len(self) if k < 0 else 0)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        block = int(np.searchsorted(self.edges, k, side="right")) - 1
+        k -= int(self.edges[block])
+        if not self.pairs:
+            return self._one(block, k)
+        a, b = self.blocks[block]
+        return (
+            f"d2/d{self._one(a, k // self.sizes[b])}d{self._one(b, k % self.sizes[b])}"
+        )
 
 
 def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:

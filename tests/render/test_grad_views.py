@@ -309,3 +309,14 @@ def test_console_is_plain_without_a_terminal_or_with_no_color(monkeypatch):
     console.print(R.status_text("ok"))
     assert console.color_system is None
     assert "\x1b[" not in console.file.getvalue()
+
+
+def test_large_arrays_are_written_in_chunks_and_parse():
+    big = np.arange(200_000, dtype=float).reshape(2, 100_000) / 7
+    big[1, 5], big[0, 99_999] = np.nan, -np.inf
+    text = dumps({"a": big, "b": [np.ones(1001), np.zeros(2000)], "c": np.ones(0)})
+    data = json.loads(text)
+    expected = jsonable(big.tolist())
+    assert data["a"] == expected and data["a"][1][5] == "nan"
+    assert data["a"][0][99_999] == "-inf" and data["a"][0][3] == 3 / 7
+    assert data["b"] == [[1.0] * 1001, [0.0] * 2000] and data["c"] == []
