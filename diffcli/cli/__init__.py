@@ -204,6 +204,7 @@ def tolerances(rtol: float | None, atol: float | None) -> Any:
 
 def show(renderable: Any) -> None:
     """Print a renderable on stdout with the shared console."""
+    common.quiet()
     common.make_console().print(renderable)
 
 
@@ -239,6 +240,14 @@ Verdicts (check.status in JSON; exit 0 unless said):
   overflow            "overflow in the engine": not finite in the engine,
                       finite exactly (exit 1)
   non-finite          not finite, and no witness can tell why
+
+
+Budgets (a witness over its budget is skipped, with the reason as a note
+under the verdict; the others still decide):
+  closed form         512 variable elements, 10 s of SymPy
+  finite differences  2000 variable elements
+Output: arrays over 64 elements show their edges and '...', over 8 closed
+forms the shortest few; --full and --json have everything.
 """
 
 

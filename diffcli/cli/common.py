@@ -9,12 +9,13 @@ imported only when a console is made, SymPy never.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -150,6 +151,7 @@ def print_json(data: Any, file: IO[str] | None = None) -> None:
     """One JSON object (non-finite numbers as "nan"/"inf"/"-inf") and a newline."""
     from diffcli.render.json_data import dumps
 
+    quiet()
     (file or sys.stdout).write(dumps(data) + "\n")
 
 
@@ -191,12 +193,49 @@ def report_error(
     return EXIT_USAGE
 
 
+_SPINNERS: list[Any] = []
+
+
+@contextlib.contextmanager
+def spinner() -> Iterator[None]:
+    """What the check is doing (verify/progress.py), on stderr when that is a
+    terminal; nothing otherwise.  Stopped before any output (``quiet``)."""
+    if not _isatty(sys.stderr):
+        yield
+        return
+    from diffcli.verify import progress
+
+    status = make_console(stderr=True).status("working", spinner="dots")
+    status.start()
+    _SPINNERS.append(status)
+    stop = progress.listen(status.update)
+    try:
+        yield
+    finally:
+        stop()
+        quiet()
+
+
+def quiet() -> None:
+    """Stop the spinner (before the output is written)."""
+    while _SPINNERS:
+        _SPINNERS.pop().stop()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def run_guarded(
     action: Callable[[], int], json_mode: bool = False, debug: bool = False
 ) -> int:
     """Run a command's body; every exception becomes a clear message and exit 2."""
     try:
-        return action()
+        with spinner():
+            return action()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.expr import symbolic as S
-
-# Above this many distinct nodes of f, or above SMALL_GRADIENT variables, the
-# closed forms come from the lazy sweep (sp.diff of a sum of 30 squares takes
-# over ten seconds: each Pow rule builds and queries a log of the base).
-LARGE_NODES = 150
+# Above this many distinct nodes of f times variables, or above SMALL_GRADIENT
+# variables, the closed forms come from the lazy sweep (sp.diff of a sum of 30
+# squares takes over ten seconds: each Pow rule builds and queries a log of the
+# base; of tanh(A@x), 16 ms a variable for tanh of the sum rebuilt).
+LARGE_WORK = 200
+WHOLE_MAX = 8  # nodes of other kinds (Piecewise, Max, ...) lambdified alone
 
 _NUMPY = {
     "exp": np.exp,
@@ -40,8 +40,9 @@ _NUMPY = {
 }
 
 
-def post_order(roots: Sequence[Any]) -> list[Any]:
-    """Every distinct node under ``roots``, children before parents."""
+def post_order(roots: Sequence[Any], into: Any = None) -> list[Any]:
+    """Every distinct node under ``roots``, children before parents; only
+    into the nodes ``into(node)`` accepts, if given."""
     order: list[Any] = []
     seen: set[Any] = set()
     stack = [(r, False) for r in reversed(list(roots))]
@@ -52,15 +53,16 @@ def post_order(roots: Sequence[Any]) -> list[Any]:
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((a, False) for a in getattr(node, "args", ()))
+            if into is None or into(node):
+                stack.extend((a, False) for a in getattr(node, "args", ()))
     return order
 
 
-def is_large(f: Any, targets: int) -> bool:
-    """Whether the lazy sweep is the way: many variables or a large f."""
-    if targets > S.SMALL_GRADIENT:
+def is_large(f: Any, targets: int, small: int) -> bool:
+    """Whether the lazy sweep is the way: over ``small`` variables or a large f."""
+    if targets > small:
         return True
-    return targets > 1 and len(post_order([f])) > LARGE_NODES
+    return targets > 1 and targets * len(post_order([f])) > LARGE_WORK
 
 
 def tree_sizes(exprs: Sequence[Any]) -> list[int]:
@@ -72,13 +74,18 @@ def tree_sizes(exprs: Sequence[Any]) -> list[int]:
     return [size[e] for e in exprs]
 
 
-def lazy_gradient(sp: Any, f: Any, targets: Sequence[Any]) -> list[Any]:
+def lazy_gradient(sp: Any, f: Any, targets: Sequence[Any], diff: Any) -> list[Any]:
     """d f / d each target in one reverse sweep, products and sums unevaluated."""
-    return reverse_sweep(sp, f, targets, evaluate=False)
+    return reverse_sweep(sp, f, targets, diff, (sp.Function,), evaluate=False)
 
 
 def reverse_sweep(
-    sp: Any, f: Any, targets: Sequence[Any], evaluate: bool = True
+    sp: Any,
+    f: Any,
+    targets: Sequence[Any],
+    diff: Any,
+    kinds: tuple[type, ...],
+    evaluate: bool = True,
 ) -> list[Any]:
     """All of d f / d target in one reverse sweep over f's distinct subexpressions.
 
@@ -86,11 +93,11 @@ def reverse_sweep(
     ``norm(x**2)``); here each distinct node is visited once and its adjoint
     shared.  The chain rule uses SymPy's own derivatives of each node (never the
     engine's rules); nodes other than Add, Mul, Pow and the functions of one
-    argument (Piecewise, Max, ...) are differentiated whole with ``sp.diff``.
+    argument of ``kinds`` (Piecewise, Max, ...) are differentiated whole with
+    ``diff`` (SymPy's, settled).
     ``evaluate=False`` leaves the products and sums as built (no flattening
     or assumption queries), so the entries share their subexpressions."""
     wanted = set(targets)
-    kinds = S._elementary(sp) if evaluate else (sp.Function,)
 
     def opaque(node: Any) -> bool:
         if isinstance(node, sp.Add | sp.Mul | sp.Pow):
@@ -120,7 +127,7 @@ def reverse_sweep(
         elif opaque(node):
             for s in targets:
                 if s in node.free_symbols:
-                    found[s].append(ops.product(g, S.diff(node, s)))
+                    found[s].append(ops.product(g, diff(node, s)))
         else:
             for arg, partial in ops.partials(node, depends):
                 adjoint.setdefault(arg, []).append(ops.product(g, partial))
@@ -198,21 +205,35 @@ def _rebuild(sp: Any, expr: Any, mapping: dict) -> Any:
         return expr.func(*args)
 
 
-def values(exprs: Sequence[Any], point: dict) -> np.ndarray | None:
+def values(exprs: Sequence[Any], point: dict, evaluator: Any) -> np.ndarray | None:
     """The expressions at ``point`` (symbol -> float) as complex numbers, each
-    distinct node once; None if a node is of a kind not evaluated here."""
-    sp = S.sympy()
+    distinct node once; nodes of other kinds by ``evaluator`` (lambdify) alone,
+    and None if that fails or there are many of them."""
+    import sympy as sp
+
     value: dict[Any, complex] = {}
+
+    def into(node: Any) -> bool:  # the kinds valued here from their arguments
+        if isinstance(node, sp.Add | sp.Mul | sp.Pow):
+            return True
+        return type(node).__name__ in _NUMPY and len(node.args) == 1
+
+    order = post_order(exprs, into)
+    opaque = [n for n in order if n.args and not into(n)]
+    if len(opaque) > WHOLE_MAX:  # one lambdify of everything is cheaper
+        return None
     with np.errstate(all="ignore"):
-        for node in post_order(exprs):
-            v = _node_value(sp, node, value, point)
+        for node in order:
+            v = _node_value(sp, node, value, point, evaluator)
             if v is None:
                 return None
             value[node] = v
     return np.array([value[e] for e in exprs], dtype=complex)
 
 
-def _node_value(sp: Any, node: Any, value: dict, point: dict) -> complex | None:
+def _node_value(
+    sp: Any, node: Any, value: dict, point: dict, evaluator: Any
+) -> complex | None:
     if node in point:
         return complex(point[node])
     if isinstance(node, sp.Number) or node in (sp.pi, sp.E):
@@ -220,6 +241,10 @@ def _node_value(sp: Any, node: Any, value: dict, point: dict) -> complex | None:
             return complex(node)
         except (TypeError, ValueError):  # zoo, nan
             return complex(np.nan)
+    if not isinstance(node, sp.Add | sp.Mul | sp.Pow) and (
+        type(node).__name__ not in _NUMPY or len(node.args) != 1
+    ):
+        return _whole(node, point, evaluator)
     args = [value[a] for a in node.args]
     if isinstance(node, sp.Add):
         return complex(sum(args))
@@ -237,22 +262,19 @@ def _node_value(sp: Any, node: Any, value: dict, point: dict) -> complex | None:
         if base == 0:
             return complex(0) if power.real > 0 else complex(np.nan)
         return complex(np.power(base, power))
-    fn = _NUMPY.get(type(node).__name__)
-    if fn is not None and len(args) == 1:
-        a = args[0]
-        if a.imag == 0 and type(node).__name__ not in ("log", "asin", "acos"):
-            return complex(fn(a.real))
-        return complex(fn(a))
-    return _whole(node, point)
+    fn, a = _NUMPY[type(node).__name__], args[0]
+    if a.imag == 0 and type(node).__name__ not in ("log", "asin", "acos"):
+        return complex(fn(a.real))
+    return complex(fn(a))
 
 
-def _whole(node: Any, point: dict) -> complex | None:
+def _whole(node: Any, point: dict, evaluator: Any) -> complex | None:
     """A node of another kind (Piecewise, Max, ...) lambdified on its own."""
     free = list(node.free_symbols)
     if not set(free) <= set(point):
         return None
     try:
-        out = S.evaluator(free, [node])(*(point[s] for s in free))
+        out = evaluator(free, [node])(*(point[s] for s in free))
         return complex(np.asarray(out[0], dtype=complex))
-    except (ArithmeticError, LookupError, NameError, TypeError, ValueError):
+    except Exception:
         return None

@@ -350,7 +350,7 @@ def shared_gradient(sp, f: Any, targets: Sequence[Any]) -> list[Any]:
     """
     from diffcli.expr.sweep import reverse_sweep
 
-    return reverse_sweep(sp, f, targets)
+    return reverse_sweep(sp, f, targets, diff, _elementary(sp))
 
 
 def tidy_all(

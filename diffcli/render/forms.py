@@ -19,7 +19,7 @@ from diffcli.render.text import expr_text
 SHOWN_FORMS = 3  # the shortest this many, by default
 MANY_FORMS = 8  # above this many entries the forms are summarised
 FORM_CHARS = 240  # a shown form longer than this is cut with "..."
-SHOWN_NODES = 400  # larger forms are only counted, by default
+SHOWN_NODES = 1500  # larger forms are only counted, by default
 HINT = "see all with --closed-form or --full"
 
 

@@ -123,7 +123,9 @@ def _derive(
     names = list(symbols)
     # Differentiated with detach's placeholders in place, so that a detached
     # value stays constant at every order; put back only in the results.
-    large = order == 1 and sweep.is_large(f, sum(s.size for s in symbols.values()))
+    large = order == 1 and sweep.is_large(
+        f, sum(s.size for s in symbols.values()), S.SMALL_GRADIENT
+    )
     raw = _lazy(sp, f, symbols) if large else None
     raw = raw or {n: S.gradient(f, symbols[n], {}) for n in names}
     result = ClosedForm(True, value=_thaw(value, frozen), function=f)
@@ -172,7 +174,7 @@ def _lazy(sp: Any, f: Any, symbols: dict) -> dict | None:
     from diffcli.expr import symbolic as S
 
     targets = [s for n in symbols for s in symbols[n].ravel()]
-    flat = sweep.lazy_gradient(sp, f, targets)
+    flat = sweep.lazy_gradient(sp, f, targets, S.diff)
     # settle's search walks each entry as a tree: look once over shared nodes
     if any(isinstance(e, sp.Derivative) for e in sweep.post_order(flat)):
         flat = [S.settle(d) for d in flat]
@@ -244,7 +246,7 @@ def _at_point(
     if problem.numeric:
         args = list(point)  # the variables' symbols, then pi and e if held
         values = list(point.values())
-        shared = sweep.values(exprs, point) if result.shared else None
+        shared = sweep.values(exprs, point, S.evaluator)  # each distinct node once
         if shared is not None:
             flat = np.array([_real(v) for v in shared], dtype=np.float64)
         else:
