@@ -139,6 +139,7 @@ class _Ops:
 
     def __init__(self, sp: Any, evaluate: bool) -> None:
         self.sp, self.evaluate = sp, evaluate
+        self.rules: dict[Any, tuple[Any, Any, Any]] = {}
 
     def mul(self, *args: Any) -> Any:
         if len(args) == 1:
@@ -187,10 +188,11 @@ class _Ops:
         """``node.fdiff(1)`` built on a placeholder and put together unevaluated:
         fdiff rebuilds the function of the whole argument (1 - tanh(u)**2),
         and SymPy's eval of tanh of a long sum takes 16 ms."""
-        sp = self.sp
-        x = sp.Dummy("x")
-        mapping = {node.func(x): node, x: node.args[0]}
-        return _rebuild(sp, node.func(x).fdiff(1), mapping)
+        if node.func not in self.rules:  # one fdiff per kind of function
+            x = self.sp.Dummy("x")
+            self.rules[node.func] = (x, node.func(x), node.func(x).fdiff(1))
+        x, fx, rule = self.rules[node.func]
+        return _rebuild(self.sp, rule, {fx: node, x: node.args[0]})
 
 
 def _rebuild(sp: Any, expr: Any, mapping: dict) -> Any:
