@@ -30,6 +30,16 @@ def sizes(exprs: list[Any]) -> list[int]:
     return tree_sizes(exprs)
 
 
+def _quick_text(e: Any, latex: bool) -> str:
+    """The form's text with its terms in the order built: SymPy's printer
+    otherwise sorts every sum, most of the time of a large form."""
+    if latex or not hasattr(e, "free_symbols"):
+        return expr_text(e, latex)
+    from sympy.printing.str import sstr
+
+    return sstr(e, order="none")
+
+
 def _cut(text: str, full: bool) -> str:
     if full or len(text) <= FORM_CHARS:
         return text
@@ -54,7 +64,7 @@ def forms_table(
     shortest = [k for k in shortest if size[k] <= SHOWN_NODES]
     for k in sorted(shortest):
         label, e = rows[k]
-        table.add_row(label, _cut(expr_text(e, latex), False))
+        table.add_row(label, _cut(_quick_text(e, latex), False))
     low, high = min(size), max(size)
     spread = f"{low}" if low == high else f"{low} to {high}"
     shown = f"the shortest {len(shortest)} shown" if shortest else "none shown"
