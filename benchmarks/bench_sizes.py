@@ -12,12 +12,15 @@ of one problem taking turns round by round; the table shows median wall
 seconds, the ratio of the checked run to ``--no-check`` and to the import
 floor (``python -c "import numpy, sympy"``), the output's line count, and
 how the checked time grows per gradient entry (the exponent between
-consecutive sizes: 1 is linear).  It never asserts on time.
+consecutive sizes: 1 is linear), and which witness (engine, finite
+differences, closed form) takes longest, timed once in this process.  It never
+asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import statistics
 import subprocess
@@ -97,6 +100,36 @@ def median_runs(cmd: list[str], runs: int) -> tuple[float, int, int]:
     )
 
 
+def witness_seconds(args: list[str]) -> dict[str, float]:
+    """In this process, once: seconds of each witness (engine, finite
+    differences, closed form) on a ``grad`` problem, to say which dominates."""
+    from diffcli.cli import common
+    from diffcli.verify import held
+    from diffcli.verify import witnesses as W
+    from diffcli.verify.closed_form import closed_form
+    from diffcli.verify.question import prepare
+    from diffcli.verify.verdict import Tolerances
+
+    at = [a for flag, a in itertools.pairwise(args) if flag == "--at"]
+    let = [a for flag, a in itertools.pairwise(args) if flag == "--let"]
+    problem = prepare(
+        args[1], common.parse_assignments(at), common.parse_assignments(let), None
+    )
+    tol, out = Tolerances(), {}
+    start = time.perf_counter()
+    engine = W.engine(problem, None, 1)
+    out["engine"] = time.perf_counter() - start
+    start = time.perf_counter()
+    held.finite_differences(problem, engine, 1, tol)
+    out["finite differences"] = time.perf_counter() - start
+    start = time.perf_counter()
+    sym = closed_form(problem, engine.seed, 1, tol, engine)
+    out["closed form" if sym.ok else f"closed form (skipped: {sym.reason})"] = (
+        time.perf_counter() - start
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -109,7 +142,10 @@ def main() -> None:
     floor = median_runs([PY, "-c", "import numpy, sympy"], opts.runs)[0]
     print(f"import floor (numpy + sympy): {floor:.2f} s\n")
     head = f"{'problem':<14}{'entries':>8}{'checked':>9}{'no-check':>9}"
-    print(head + f"{'/no-check':>10}{'/floor':>8}{'exit':>5}{'lines':>6}{'growth':>7}")
+    print(
+        head + f"{'/no-check':>10}{'/floor':>8}{'exit':>5}{'lines':>6}{'growth':>7}"
+        "  dominant witness (in process, once)"
+    )
     for name, make, sizes in problems:
         previous = None
         for size in sizes:
@@ -122,10 +158,15 @@ def main() -> None:
                 rate = math.log(checked / previous[1])
                 growth = f"{rate / math.log(entries / previous[0]):.2f}"
             previous = (entries, checked)
+            dominant = ""
+            if args[0] == "grad":
+                parts = witness_seconds(args)
+                top = max(parts, key=parts.get)
+                dominant = f"  {top} {parts[top]:.2f}s of {sum(parts.values()):.2f}s"
             print(
                 f"{name + ' ' + str(size):<14}{entries:>8}{checked:>8.2f}s{bare:>8.2f}s"
                 f"{checked / bare:>9.1f}x{checked / floor:>7.1f}x{code:>5}{lines:>6}"
-                f"{growth:>7}"
+                f"{growth:>7}{dominant}"
             )
 
 

@@ -182,6 +182,22 @@ def output_options(f: Callable) -> Callable:
     )(f)
 
 
+def view_options(f: Callable) -> Callable:
+    """``--full`` and ``--closed-form``: what the summarised output leaves out."""
+    f = click.option(
+        "--closed-form",
+        "all_forms",
+        is_flag=True,
+        help="Every closed form (many are summarised: the shortest few).",
+    )(f)
+    return click.option(
+        "--full",
+        is_flag=True,
+        help="Everything: every closed form and every array element "
+        "(large arrays otherwise show their edges and '...').",
+    )(f)
+
+
 def tolerances(rtol: float | None, atol: float | None) -> Any:
     """Tolerances from --rtol/--atol (the closed form keeps its tight ones)."""
     from diffcli.verify.verdict import Tolerances
@@ -195,6 +211,7 @@ def tolerances(rtol: float | None, atol: float | None) -> Any:
 
 def show(renderable: Any) -> None:
     """Print a renderable on stdout with the shared console."""
+    common.quiet()
     common.make_console().print(renderable)
 
 
@@ -232,6 +249,14 @@ Verdicts (check.status in JSON; exit 0 unless said):
   overflow            "overflow in the engine": not finite in the engine,
                       finite exactly (exit 1)
   non-finite          not finite, and no witness can tell why
+
+
+Budgets (a witness over its budget is skipped, with the reason as a note
+under the verdict; the others still decide):
+  closed form         512 variable elements, 10 s of SymPy
+  finite differences  2000 variable elements
+Output: arrays over 64 elements show their edges and '...', over 8 closed
+forms the shortest few; --full and --json have everything.
 """
 
 
@@ -283,6 +308,7 @@ Verdicts (check.status in JSON; exit 0 unless said):
     metavar="FILE.py:NAME",
     help="Differentiate a Python function written with diffcli's API.",
 )
+@view_options
 @output_options
 def grad(
     exprs: tuple[str, ...],
@@ -300,7 +326,11 @@ def grad(
     func: str | None,
     json_mode: bool,
     debug: bool,
+    full: bool = False,
+    all_forms: bool = False,
 ) -> None:
+    view = {"full": full, "all_forms": all_forms}
+
     def action() -> int:
         from diffcli.verify import expect as E
         from diffcli.verify import verdict as C
@@ -335,7 +365,7 @@ def grad(
             multi = C.grad_many(
                 list(exprs), points, lets, names, seed, not no_check, tol, strict=True
             )
-            return _emit(multi, latex, tol, json_mode)
+            return _emit(multi, latex, tol, json_mode, **view)
         else:
             problem = prepare(exprs[0], points, lets, names, strict=True)
             _need_values([problem], no_check)
@@ -355,7 +385,7 @@ def grad(
                 return _emit_jacobian(result, latex, json_mode)
         if direction:
             C.along(result, common.parse_assignments(direction))
-        return _emit(result, latex, tol, json_mode)
+        return _emit(result, latex, tol, json_mode, **view)
 
     run(action, json_mode, debug)
 
@@ -372,7 +402,14 @@ def _need_values(problems: list[Any], no_check: bool) -> None:
             )
 
 
-def _emit(result: Any, latex: bool, tol: Any, json_mode: bool) -> int:
+def _emit(
+    result: Any,
+    latex: bool,
+    tol: Any,
+    json_mode: bool,
+    full: bool = False,
+    all_forms: bool = False,
+) -> int:
     from diffcli.render import json_data as jsonout
     from diffcli.verify.verdict import MultiResult
 
@@ -382,8 +419,13 @@ def _emit(result: Any, latex: bool, tol: Any, json_mode: bool) -> int:
         common.print_json(data)
     else:
         from diffcli.render import grad_views as render
+        from diffcli.render.text import unabridged
 
-        show((render.multi_view if multi else render.grad_view)(result, latex, tol))
+        with unabridged() if full else contextlib.nullcontext():
+            if multi:
+                show(render.multi_view(result, latex, tol))
+            else:
+                show(render.grad_view(result, latex, tol, True, full, all_forms))
     refuted = any(c.status == "refuted" for c in getattr(result, "expectations", ()))
     return max(common.exit_code(result.check.status), int(refuted))
 

@@ -80,6 +80,7 @@ def print_json(data: Any, file: IO[str] | None = None) -> None:
     """One JSON object (non-finite numbers as "nan"/"inf"/"-inf") and a newline."""
     from diffcli.render.json_data import pieces
 
+    quiet()
     out = file or sys.stdout
     for piece in pieces(data):  # a large array in chunks, never one huge string
         out.write(piece)
@@ -124,6 +125,42 @@ def report_error(
     return EXIT_USAGE
 
 
+_SPINNERS: list[Any] = []
+
+
+@contextlib.contextmanager
+def spinner() -> Iterator[None]:
+    """What the check is doing (verify/progress.py), on stderr when that is a
+    terminal; nothing otherwise.  Stopped before any output (``quiet``)."""
+    if not _isatty(sys.stderr):
+        yield
+        return
+    from diffcli.verify import progress
+
+    status = make_console(stderr=True).status("working", spinner="dots")
+    status.start()
+    _SPINNERS.append(status)
+    stop = progress.listen(status.update)
+    try:
+        yield
+    finally:
+        stop()
+        quiet()
+
+
+def quiet() -> None:
+    """Stop the spinner (before the output is written)."""
+    while _SPINNERS:
+        _SPINNERS.pop().stop()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def run_guarded(
     action: Callable[[], int], json_mode: bool = False, debug: bool = False
 ) -> int:
@@ -132,7 +169,7 @@ def run_guarded(
     from diffcli.engine.limits import bounded
 
     try:
-        with bounded(), _warnings_as_notes():
+        with bounded(), _warnings_as_notes(), spinner():
             return action()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -11,6 +11,8 @@ import numpy as np
 
 from diffcli.engine.rules import _dims, _kept_shape
 
+LONG_SUM = 3  # terms: above, a function of the sum is left unevaluated
+
 
 def elementwise(fn: str | Callable) -> Callable:
     """SymPy twin of an elementwise op: ``sympy.<fn>`` mapped over object arrays."""
@@ -21,7 +23,16 @@ def elementwise(fn: str | Callable) -> Callable:
             if isinstance(fn, str)
             else (lambda *a, **k: fn(sp, *a, **k))
         )
-        return np.vectorize(lambda *a: f(*a, **params), otypes=[object])(*arrays)
+        lazy = isinstance(f, type) and issubclass(f, sp.Function)
+
+        def one(*a):
+            # SymPy's eval of a function of a long sum (tanh(X@W+b)) queries
+            # assumptions over every term for a sign to pull out: 16 ms a call
+            if lazy and isinstance(a[0], sp.Add) and len(a[0].args) > LONG_SUM:
+                return f(*a, **params, evaluate=False)
+            return f(*a, **params)
+
+        return np.vectorize(one, otypes=[object])(*arrays)
 
     return apply
 

@@ -73,3 +73,22 @@ def trace(sp, x):
     out = np.empty((), dtype=object)
     out[()] = sp.Add(*np.diagonal(np.asarray(x, dtype=object)))
     return out
+
+
+def matmul(sp, x, y):
+    """``x @ y`` (numpy's rules for vectors and batches) with each entry one
+    ``sympy.Add`` of its products: numpy's object matmul adds them pairwise,
+    re-flattening a growing sum at each step (quadratic in the inner size)."""
+    a, b = np.asarray(x, dtype=object), np.asarray(y, dtype=object)
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    products = a2[..., :, :, None] * b2[..., None, :, :]  # (..., n, k, m)
+    moved = np.moveaxis(products, -2, -1)  # (..., n, m, k)
+    out = np.empty(moved.shape[:-1], dtype=object)
+    for i in np.ndindex(out.shape):
+        out[i] = sp.Add(*moved[i])
+    if b.ndim == 1:
+        out = out[..., 0]
+    if a.ndim == 1:
+        out = out[..., 0, :] if b.ndim > 1 else out[..., 0]
+    return out

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -348,68 +348,9 @@ def shared_gradient(sp, f: Any, targets: Sequence[Any]) -> list[Any]:
     engine's rules); nodes other than Add, Mul, Pow and the elementary
     functions (Piecewise, Max, ...) are differentiated whole with ``sp.diff``.
     """
-    wanted = set(targets)
-    elementary = _elementary(sp)
+    from diffcli.expr.sweep import reverse_sweep
 
-    def opaque(node: Any) -> bool:
-        if isinstance(node, sp.Add | sp.Mul | sp.Pow):
-            return False
-        return not (isinstance(node, elementary) and len(node.args) == 1)
-
-    order, seen, stack = [], set(), [(f, False)]
-    while stack:  # post-order: children before parents
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            if not opaque(node):
-                stack.extend((a, False) for a in node.args)
-    depends: dict[Any, bool] = {}
-    for node in order:
-        if node in wanted:
-            depends[node] = True
-        elif opaque(node):
-            depends[node] = bool(node.args) and not wanted.isdisjoint(node.free_symbols)
-        else:
-            depends[node] = any(depends[a] for a in node.args)
-    adjoint: dict[Any, list[Any]] = {f: [sp.Integer(1)]}
-    found: dict[Any, list[Any]] = {s: [] for s in targets}
-    for node in reversed(order):  # parents before children
-        if not depends[node] or node not in adjoint:
-            continue
-        g = sp.Add(*adjoint.pop(node))
-        if node in wanted:
-            found[node].append(g)
-        elif opaque(node):
-            inside = node.free_symbols
-            for s in targets:
-                if s in inside:
-                    found[s].append(g * sp.diff(node, s))
-        else:
-            for arg, partial in _partials(sp, node, depends):
-                adjoint.setdefault(arg, []).append(g * partial)
-    return [sp.Add(*found[s]) for s in targets]
-
-
-def _partials(sp, node: Any, depends: Mapping) -> Iterator[tuple[Any, Any]]:
-    """(argument, d node / d argument) for each argument that depends on a target."""
-    args = node.args
-    if isinstance(node, sp.Add):
-        yield from ((a, sp.Integer(1)) for a in args if depends[a])
-    elif isinstance(node, sp.Mul):
-        for k, a in enumerate(args):
-            if depends[a]:
-                yield a, sp.Mul(*args[:k], *args[k + 1 :])
-    elif isinstance(node, sp.Pow):
-        base, power = args
-        if depends[base]:
-            yield base, power * base ** (power - 1)
-        if depends[power]:
-            yield power, node * sp.log(base)
-    elif depends[args[0]]:
-        yield args[0], node.fdiff(1)
+    return reverse_sweep(sp, f, targets, diff, _elementary(sp))
 
 
 def tidy_all(

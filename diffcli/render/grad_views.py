@@ -21,7 +21,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from diffcli.render.expect_views import expect_view
+from diffcli.render.forms import MANY_FORMS, all_short, forms_table
 from diffcli.render.text import (
+    CELL_WIDTH,
     SUMMARY_THRESHOLD,
     array_text,
     assignments_text,
@@ -48,7 +50,7 @@ STATUS = {
     "non-finite": ("?", "yellow"),
 }
 INLINE_FORM = 28  # closed forms longer than this get their own table
-MAX_FORM_ROWS = 16
+ROW_WIDTH = 56  # for the number columns of a table row, within 80 columns
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # --- pieces -------------------------------------------------------------------
@@ -105,26 +107,35 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def gradient_table(result: GradResult, latex: bool = False) -> Table:
+def gradient_table(
+    result: GradResult, latex: bool = False, full: bool = False
+) -> Table:
     """Per variable: closed form, its value at the point, the engine, and the
     variable's verdict as the core gave it (``GradResult.variable_checks``).
 
-    Closed forms too long for a cell are left out here (see closed_form_table).
+    Closed forms too long for a cell are left out here (see closed_form_table);
+    so is the closed form's value beside large arrays (the verdict compares it,
+    ``--full`` and ``--json`` show it), so that a row fits 80 columns.
     """
     forms = _inline_forms(result, latex)
     at_point = result.closed_form_at_point is not None and bool(result.point)
+    size = sum(np.size(g) for g in result.gradient.values() if g is not None)
+    at_point = at_point and (full or size <= MANY_FORMS)
     numeric = any(g is not None for g in result.gradient.values())
     cols = ["variable"]
     cols += ["closed form"] * (forms is not None) + ["at point"] * at_point
     table = _table(*cols, *["engine"] * numeric, "check")
+    width = max(CELL_WIDTH, ROW_WIDTH // max(1, at_point + numeric) - 3)
     for name in result.wrt:
         row = [name]
         if forms is not None:
             row.append(forms[name])
         if at_point:
-            row.append(value_text(result.closed_form_at_point[name], latex))
+            row.append(
+                value_text(result.closed_form_at_point[name], latex, width=width)
+            )
         if numeric:
-            row.append(value_text(result.gradient.get(name)))
+            row.append(value_text(result.gradient.get(name), width=width))
         status = result.variable_checks.get(name, result.check.status)
         table.add_row(*row, status_text(status))
     return table
@@ -133,18 +144,23 @@ def gradient_table(result: GradResult, latex: bool = False) -> Table:
 def _inline_forms(result: GradResult, latex: bool) -> dict[str, str] | None:
     if result.closed_form is None:
         return None
+    exprs = [e for f in result.closed_form.values() for e in np.ravel(f)]
+    if not all_short(exprs, INLINE_FORM):  # before writing any out
+        return None
     forms = {n: closed_text(f, latex) for n, f in result.closed_form.items()}
     short = all("\n" not in f and len(f) <= INLINE_FORM for f in forms.values())
     return forms if short else None
 
 
-def closed_form_table(result: GradResult, latex: bool = False) -> Table | None:
-    """Long closed forms, one element per row, when they don't fit the table."""
+def closed_form_table(
+    result: GradResult, latex: bool = False, full: bool = False
+) -> Table | None:
+    """Long closed forms, one element per row, when they don't fit the table;
+    many of them summarised (render/forms.py) unless ``full``."""
     if result.closed_form is None or _inline_forms(result, latex) is not None:
         return None
-    table = _table("element", "closed form")
     rows = [
-        (label, expr_text(e, latex))
+        (label, e)
         for name in result.wrt
         for label, e in zip(
             element_labels(name, result.closed_form[name].shape),
@@ -152,11 +168,7 @@ def closed_form_table(result: GradResult, latex: bool = False) -> Table | None:
             strict=True,
         )
     ]
-    for label, text in rows[:MAX_FORM_ROWS]:
-        table.add_row(label, text)
-    if len(rows) > MAX_FORM_ROWS:
-        table.add_row("...", f"{len(rows) - MAX_FORM_ROWS} more (--json has all)")
-    return table
+    return forms_table(rows, latex, full)
 
 
 def _d(order: int, names: list[str]) -> str:
@@ -199,6 +211,8 @@ def grad_view(
     latex: bool = False,
     tol: Tolerances | None = None,
     show_point: bool = True,
+    full: bool = False,
+    all_forms: bool = False,
 ) -> Group:
     """``diffcli grad``: the problem, the value, the gradient table, the verdict.
 
@@ -220,8 +234,8 @@ def grad_view(
     ]
     title = "vector-Jacobian product" if seed else "gradient"
     parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
-    parts.append(gradient_table(result, latex))
-    forms = closed_form_table(result, latex)
+    parts.append(gradient_table(result, latex, full))
+    forms = closed_form_table(result, latex, full or all_forms)
     if forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]
     higher = higher_table(result, latex)

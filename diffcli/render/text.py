@@ -9,8 +9,9 @@ form that is actually there.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,23 @@ SUMMARY_THRESHOLD = 64  # arrays larger than this show their edges and "..."
 CELL_WIDTH = 24  # vectors longer than this fill several lines
 HEADER_WIDTH = 60
 _ELLIPSIS = "..."
+_UNABRIDGED = [False]  # --full: no "..." in any array
+
+
+@contextlib.contextmanager
+def unabridged() -> Iterator[None]:
+    """Every element of every array (``--full``), for the output inside."""
+    _UNABRIDGED.append(True)
+    try:
+        yield
+    finally:
+        _UNABRIDGED.pop()
+
+
+def abridged() -> bool:
+    """Whether large arrays show only their edges (not under ``--full``)."""
+    return not _UNABRIDGED[-1]
+
 
 # --- numbers and expressions --------------------------------------------------
 
@@ -83,7 +101,7 @@ def array_text(
     a = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
     if a.ndim == 0:
         return leaf(a[()])
-    cells = _cells(a, leaf, a.size > SUMMARY_THRESHOLD)
+    cells = _cells(a, leaf, a.size > SUMMARY_THRESHOLD and abridged())
     size = max((len(s) for s in _leaves(cells)), default=0)
     if pad:
         cells = _map(cells, lambda s: s.rjust(size))

@@ -14,6 +14,7 @@ import numpy as np
 
 from diffcli.engine.limits import over_budget, time_left
 from diffcli.errors import DiffcliError
+from diffcli.expr import sweep
 from diffcli.verify.question import Problem
 
 
@@ -42,6 +43,9 @@ class ClosedForm:
     # much rounding this point's arithmetic suffers (cancellation)
     rounding: np.ndarray | None = None
     function: Any = None  # the scalar differentiated (SymPy), for on_boundary
+    # the gradient's closed forms share subexpressions (expr/sweep.py): large
+    # written out, so shown summarised, never simplified
+    shared: bool = False
     point: dict | None = None  # its symbols' values
 
 
@@ -126,7 +130,11 @@ def _derive(
     names = list(symbols)
     # Differentiated with detach's placeholders in place, so that a detached
     # value stays constant at every order; put back only in the results.
-    raw = {n: S.gradient(f, symbols[n], {}) for n in names}
+    large = order == 1 and sweep.is_large(
+        f, sum(s.size for s in symbols.values()), S.SMALL_GRADIENT
+    )
+    raw = _lazy(sp, f, symbols) if large else None
+    raw = raw or {n: S.gradient(f, symbols[n], {}) for n in names}
     result = ClosedForm(True, value=_thaw(value, frozen), function=f)
     if order == 2:
         result.hessian = {
@@ -146,10 +154,17 @@ def _derive(
         for s, i in zip(symbols[n].ravel(), np.ndindex(symbols[n].shape), strict=True)
     }
     point |= {held[c]: S.HELD_VALUES[c] for c in held}
-    shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
-    result.exact = shown
-    result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
+    if large:  # shared graphs: simplify and xreplace would write them out
+        result.gradient = derived
+        if exact_constants and not set(exact_constants).isdisjoint(f.free_symbols):
+            result.gradient = {n: _thaw(d, exact_constants) for n, d in derived.items()}
+        result.exact = result.gradient
+    else:
+        shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
+        result.exact = shown
+        result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
     result.point = point
+    result.shared = large
     _at_point(problem, result, derived, symbols, names, order, tol, engine, point)
     # evaluated with float64's pi and e; shown with SymPy's
     result.value = _thaw(result.value, exact_constants)
@@ -161,6 +176,24 @@ def _derive(
     if result.nth is not None:
         result.nth = _thaw(result.nth, exact_constants)
     return result
+
+
+def _lazy(sp: Any, f: Any, symbols: dict) -> dict | None:
+    """The gradient of a large f by the lazy sweep (expr/sweep.py), per variable."""
+    from diffcli.expr import symbolic as S
+
+    targets = [s for n in symbols for s in symbols[n].ravel()]
+    flat = sweep.lazy_gradient(sp, f, targets, S.diff)
+    # settle's search walks each entry as a tree: look once over shared nodes
+    if any(isinstance(e, sp.Derivative) for e in sweep.post_order(flat)):
+        flat = [S.settle(d) for d in flat]
+    out, k = {}, 0
+    for n, syms in symbols.items():
+        out[n] = np.empty(syms.shape, dtype=object)
+        for i in np.ndindex(syms.shape):
+            out[n][i] = flat[k]
+            k += 1
+    return out
 
 
 def _thaw(forms: np.ndarray, frozen: dict) -> np.ndarray:
@@ -222,7 +255,11 @@ def _at_point(
     if problem.numeric:
         args = list(point)  # the variables' symbols, then pi and e if held
         values = list(point.values())
-        flat = _numbers(S, args, exprs, values)
+        shared = sweep.values(exprs, point, S.evaluator)  # each distinct node once
+        if shared is not None:
+            flat = np.array([_real(v) for v in shared], dtype=np.float64)
+        else:
+            flat = _numbers(S, args, exprs, values)
         out = [flat[k : k + g.size].reshape(g.shape) for k, g in _offsets(groups)]
     else:
         subs = {

@@ -17,7 +17,7 @@ import numpy as np
 from diffcli.engine.limits import refuse_over
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
-from diffcli.verify import held
+from diffcli.verify import held, progress
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
@@ -138,7 +138,10 @@ def grad_problem(
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
     if check and engine:
+        progress.report("finite differences")
         fd = held.finite_differences(problem, engine, order, tol)
+    if check:
+        progress.report("closed form (SymPy)")
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     verdict = judge(problem, engine, sym, fd, tol, check)
     if check and engine and problem.function is not None:
@@ -261,7 +264,8 @@ def jacobian(
     for k in np.ndindex(value.shape):
         seed = np.zeros(value.shape)
         seed[k] = 1.0
-        rows.append(grad_problem(problem, seed, 1, check, tol))
+        with progress.within(f"output {len(rows) + 1}/{value.size}"):
+            rows.append(grad_problem(problem, seed, 1, check, tol))
     jac, closed = {}, {}
     for name in problem.wrt:
         shape = value.shape + problem.shape_of(name)

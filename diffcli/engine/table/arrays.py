@@ -8,6 +8,7 @@ from diffcli.engine import composites as C
 from diffcli.engine import rules as R
 from diffcli.engine import shapes as S
 from diffcli.engine import twins as Y
+from diffcli.engine import twins_linalg as YL
 from diffcli.engine.table.declare import composite, define, primitive
 
 # --- reductions ------------------------------------------------------------------
@@ -98,6 +99,7 @@ define(
     np.dot,
     (lambda F, g, ans, x, y: g * y, lambda F, g, ans, x, y: g * x),
     shape=S.dot,
+    sympy=YL.matmul,
     **_LINALG,
 )
 define(
@@ -109,6 +111,7 @@ define(
         lambda F, g, ans, x, y: F.mm(F.mT(x), g),
     ),
     shape=S.mm,
+    sympy=YL.matmul,
     **_LINALG,
 )
 define(
@@ -118,6 +121,7 @@ define(
     (R._matmul_x, R._matmul_y),
     torch=R._matmul_name,
     shape=S.matmul,
+    sympy=YL.matmul,
     **_LINALG,
 )
 

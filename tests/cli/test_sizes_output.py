@@ -1,0 +1,119 @@
+"""Realistic sizes (issue "Realistic sizes"): an MLP loss and least squares
+print a screenful, arrays as numpy does, closed forms summarised; --full and
+--json hold everything."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tests.cli_helpers import human, invoke
+
+
+def values(seed: int, shape: tuple[int, ...]) -> str:
+    n = int(np.prod(shape))
+    dims = ", ".join(map(str, shape))
+    return f"reshape(sin(arange({n}) * {0.7 + seed / 10} + {seed}), {dims})"
+
+
+MLP = (
+    "grad",
+    "mean((tanh(X@W1+b1)@W2-y)**2)",
+    "--at",
+    f"W1={values(0, (5, 8))}",
+    "--at",
+    f"b1={values(1, (8,))}",
+    "--at",
+    f"W2={values(2, (8,))}",
+    "--let",
+    f"X={values(3, (20, 5))}",
+    "--let",
+    f"y={values(4, (20,))}",
+)
+LSQ = (
+    "grad",
+    "sum((A@w-b)**2)",
+    "--at",
+    f"w={values(5, (10,))}",
+    "--let",
+    f"A={values(6, (30, 10))}",
+    "--let",
+    f"b={values(7, (30,))}",
+)
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]\d+)?")
+
+
+@pytest.fixture(scope="module")
+def mlp_text() -> str:
+    return human(*MLP)
+
+
+def test_the_mlp_gradient_fits_a_screen_and_is_checked_three_ways(mlp_text):
+    lines = mlp_text.splitlines()
+    assert len(lines) <= 60, mlp_text
+    assert "check  ✓ ok   max abs err: closed form" in mlp_text
+    assert "finite differences" in mlp_text
+    # the 56 closed forms are counted, not printed (each is thousands of nodes)
+    words = " ".join(mlp_text.split())  # table cells wrap
+    assert "56 closed forms of" in words
+    assert "see all with --closed-form or --full" in words
+
+
+def test_gradient_rows_are_aligned_rows_not_one_number_per_line(mlp_text):
+    table = mlp_text[mlp_text.index("gradient\n") : mlp_text.index("closed form\n")]
+    rows = [line for line in table.splitlines() if NUMBER.search(line)]
+    assert rows
+    # W1's 8 columns fill lines of several numbers, as numpy wraps a row
+    assert all(len(NUMBER.findall(r.split("✓")[0])) >= 3 for r in rows), table
+    w1 = table[table.index("W1") : table.index("b1")]
+    assert w1.count("[") == 6  # the outer bracket and one per row of 5
+
+
+def test_a_large_constant_is_elided_in_the_middle_and_whole_with_full():
+    text = human(*LSQ)
+    header = text[: text.index("gradient\n")]
+    assert "...," in header  # A (30x10): its first and last rows
+    assert header.count("\n") < 25
+    full = human(*LSQ, "--full")
+    head = full[: full.index("gradient\n")]
+    assert "..." not in head
+    assert len(NUMBER.findall(head)) >= 300 + 30 + 10
+
+
+def test_many_closed_forms_are_summarised_and_all_shown_on_request():
+    text = human(*LSQ)
+    forms = text[text.index("closed form\n") :]
+    words = " ".join(forms.split())  # table cells wrap
+    assert "10 closed forms of" in words
+    assert "the shortest 3 shown (see all with --closed-form or --full)" in words
+    assert len(re.findall(r"^w\[\d\]", forms, re.M)) == 3
+    for flag in ("--closed-form", "--full"):
+        every = human(*LSQ, flag)
+        every = every[every.index("closed form\n") :]
+        assert len(re.findall(r"^w\[\d\]", every, re.M)) == 10, every
+        assert "shown" not in every
+
+
+def test_json_holds_every_value_and_closed_form():
+    obj = json.loads(invoke(*LSQ, "--json").stdout)
+    assert obj["check"]["status"] == "ok"
+    assert len(obj["gradient"]["w"]) == 10
+    assert len(obj["closed_form"]["w"]) == 10
+    assert all("w[" in form for form in obj["closed_form"]["w"])
+    assert np.shape(obj["constants"]["A"]) == (30, 10)
+
+
+def test_no_spinner_when_stderr_is_not_a_terminal():
+    result = invoke(*LSQ)
+    assert result.stderr == ""
+
+
+def test_help_states_the_witness_budgets():
+    from diffcli.verify.verdict import Tolerances
+
+    tol = Tolerances()
+    text = " ".join(invoke("grad", "--help").stdout.split())
+    assert f"closed form {tol.sym_max_elements} variable elements" in text
+    assert f"{tol.sym_timeout:g} s of SymPy" in text
+    assert f"finite differences {tol.fd_max_elements} variable elements" in text
