@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from diffcli.render.expect_views import expect_view
+from diffcli.render.matrix_views import matrix_view
 from diffcli.render.text import (
     SUMMARY_THRESHOLD,
     array_text,
@@ -221,6 +222,7 @@ def grad_view(
     title = "vector-Jacobian product" if seed else "gradient"
     parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
     parts.append(gradient_table(result, latex))
+    parts += matrix_view(result)
     forms = closed_form_table(result, latex)
     if forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]
