@@ -227,10 +227,10 @@ def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
             (a[1], _unbroadcast(X.mul(g, a[0]), a[1].shape)),
         ]
     if op == "div":
-        top = X.div(g, a[1])
+        below = X.neg(X.div(X.mul(g, a[0]), X.power(a[1], 2)))
         return [
-            (a[0], _unbroadcast(top, a[0].shape)),
-            (a[1], _unbroadcast(X.neg(X.mul(top, X.div(a[0], a[1]))), a[1].shape)),
+            (a[0], _unbroadcast(X.div(g, a[1]), a[0].shape)),
+            (a[1], _unbroadcast(below, a[1].shape)),
         ]
     if op == "pow":
         p = a[1].data

@@ -114,6 +114,11 @@ def mul(a: M, b: M) -> M:
     if ra is None or rb is None:
         rest = rb if ra is None else ra
         return num(ca * cb) if rest is None else scale(ca * cb, rest)
+    for p, q in ((ra, rb), (rb, ra)):  # (1 / d) * q is q / d
+        if p.op == "div" and is_num(p.args[0], 1) and q.shape == p.shape:
+            return scale(ca * cb, div(q, p.args[1]))
+    if ra == rb:
+        return scale(ca * cb, power(ra, 2))
     return scale(ca * cb, M("mul", (ra, rb), _broadcast(ra, rb)))
 
 
@@ -301,6 +306,8 @@ def _show(x: M) -> tuple[str, int]:
         sign = {"mul": "*", "div": "/", "matmul": "@"}[op]
         # a scalar times a product: (s * P) @ Q is s * (P @ Q)
         right = PRODUCT if op == "mul" and not a[0].shape else UNARY
+        if op == "matmul" and a[1].op == "matmul":  # associative: A @ B @ x
+            right = PRODUCT
         # (P * Q) @ R: the parentheses Python does not need, a reader does
         left = UNARY if op == "matmul" and a[0].op in ("mul", "div") else PRODUCT
         return f"{_wrap(a[0], left)} {sign} {_wrap(a[1], right)}", PRODUCT

@@ -222,7 +222,7 @@ def grad_view(
     title = "vector-Jacobian product" if seed else "gradient"
     parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
     parts.append(gradient_table(result, latex))
-    parts += matrix_view(result)
+    parts += matrix_view(result, latex)
     forms = closed_form_table(result, latex)
     if forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]

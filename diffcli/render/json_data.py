@@ -139,7 +139,7 @@ def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
     }
     out |= direction_json(result, latex)
     out |= expect_json(result.expectations)
-    out |= matrix_json(result)
+    out |= matrix_json(result, latex)
     if result.order == 2:
         out["hessian"] = jsonable(result.hessian)
         forms = result.hessian_closed_form

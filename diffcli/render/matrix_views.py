@@ -13,9 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 
-def matrix_json(result: Any) -> dict[str, Any]:
+def _forms(result: Any, latex: bool) -> dict[str, str] | None:
+    return result.closed_form_matrix_latex if latex else result.closed_form_matrix
+
+
+def matrix_json(result: Any, latex: bool = False) -> dict[str, Any]:
     """``closed_form_matrix: {name: str} | null`` (and why it is null)."""
-    out: dict[str, Any] = {"closed_form_matrix": result.closed_form_matrix}
+    out: dict[str, Any] = {"closed_form_matrix": _forms(result, latex)}
     if result.closed_form_matrix is None and result.matrix_reason:
         out["closed_form_matrix_reason"] = result.matrix_reason
     return out
@@ -26,7 +30,7 @@ def _has_arrays(result: Any) -> bool:
     return any(getattr(v, "ndim", 0) for v in values.values())
 
 
-def matrix_view(result: Any) -> list[RenderableType]:
+def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
     """A "closed form (matrix)" line per variable, or the reason for none."""
     if not _has_arrays(result) or (
         result.closed_form_matrix is None and not result.matrix_reason
@@ -38,6 +42,6 @@ def matrix_view(result: Any) -> list[RenderableType]:
     if result.closed_form_matrix is None:
         table.add_row("closed form (matrix)", Text(result.matrix_reason, style="dim"))
     else:
-        for name, form in result.closed_form_matrix.items():
+        for name, form in _forms(result, latex).items():
             table.add_row(f"closed form (matrix) d/d{name}", form)
     return [Text(""), table]

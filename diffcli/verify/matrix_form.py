@@ -23,6 +23,7 @@ from diffcli.verify.question import Problem
 @dataclass
 class MatrixForm:
     forms: dict[str, str] | None = None  # name -> diffcli syntax
+    latex: dict[str, str] | None = None  # name -> LaTeX
     values: dict[str, np.ndarray] | None = None  # at the point
     reason: str | None = None  # why there is none
     agrees: bool | None = None  # with the engine, at the point
@@ -34,6 +35,7 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     from diffcli.errors import DiffcliError
     from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as X
+    from diffcli.expr import matrix_latex as L
 
     if order != 1:
         return MatrixForm(reason="matrix forms are of first derivatives only")
@@ -50,6 +52,9 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         forms = {n: X.zeros_text(problem.shape_of(n)) for n in problem.wrt}
         exprs = {n: g for n, g in grads.items() if g is not None}
         forms |= {n: X.text(g) for n, g in exprs.items()}
+        latex = {n: "0" for n in problem.wrt} | {
+            n: L.latex(g) for n, g in exprs.items()
+        }
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -65,7 +70,7 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
     except (DiffcliError, ArithmeticError, ValueError, TypeError, KeyError) as err:
         return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
-    return MatrixForm(forms, at)
+    return MatrixForm(forms, latex, at)
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}

@@ -81,6 +81,7 @@ class GradResult:
     expectations: list[ExpectCheck] = field(default_factory=list)  # --expect
     closed_form_matrix: dict[str, str] | None = None  # (A + A.T) @ x
     matrix_reason: str | None = None  # why there is no matrix form
+    closed_form_matrix_latex: dict[str, str] | None = None
 
 
 @dataclass
@@ -164,6 +165,7 @@ def grad_problem(
         symbolic_value=sym.value if sym and sym.ok else None,
         closed_form_matrix=mat.forms if mat else None,
         matrix_reason=mat.reason if mat else None,
+        closed_form_matrix_latex=mat.latex if mat else None,
     )
     result.variable_checks = variable_checks(result, tol)
     if expect:

@@ -44,3 +44,10 @@ def test_no_matrix_form_says_why():
 def test_scalars_only_show_no_matrix_line():
     out = human("grad", "sin(x) * y", "--at", "x=1", "--at", "y=2")
     assert "matrix" not in out
+
+
+def test_latex_on_the_command_line():
+    args = ("grad", "logdet(X)", "--at", "X=[[2,1],[1,3]]", "--latex")
+    assert "closed form (matrix) d/dX  X^{-\\top}" in human(*args)
+    obj = json.loads(invoke(*args, "--json").stdout)
+    assert obj["closed_form_matrix"] == {"X": "X^{-\\top}"}

@@ -195,6 +195,10 @@ def test_over_the_per_component_limit_the_matrix_form_still_checks():
         ("logsumexp(x)", "softmax(x)"),
         ("sum(exp(x) / 2)", "1 / 2 * exp(x)"),
         ("sum(x)", "ones(3)"),
+        ("sum(exp(x) / x)", "exp(x) / x - exp(x) / x**2"),
+        ("sum(x / (A @ x))", "1 / (A @ x) - A.T @ (x / (A @ x)**2)"),
+        ("sum(log(x**2 + 1))", "2 * x / (x**2 + 1)"),
+        ("sum(sin(x) * cos(x))", "cos(x)**2 - sin(x)**2"),
     ],
 )
 def test_elementwise_functions(text, form):
@@ -202,3 +206,12 @@ def test_elementwise_functions(text, form):
     assert r.closed_form_matrix == {"x": form}
     assert r.check.status == "ok"
     np.testing.assert_allclose(pasted(form, {"x": x, "A": A}), r.gradient["x"])
+
+
+def test_latex():
+    r = grad("x @ A @ x", at={"x": x}, let={"A": A}, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix_latex == {"x": r"\left(A + A^{\top}\right) x"}
+    r = grad("det(X)", at={"X": X}, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix_latex == {"X": r"\det\left(X\right) X^{-\top}"}
+    r = grad("sum((A @ w - b)**2)", at={"w": w}, let={"A": A, "b": b}, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix_latex == {"w": r"2 A^{\top} \left(A w - b\right)"}
