@@ -21,6 +21,19 @@ NAMED = {
 }
 
 
+# op -> (template, each argument's level, its own level)
+TEMPLATES = {
+    "matmul": ("{0} {1}", (PRODUCT, POSTFIX), PRODUCT),
+    "div": (r"\frac{{{0}}}{{{1}}}", (SUM, SUM), ATOM),
+    "pow": ("{0}^{{{1}}}", (ATOM, SUM), POSTFIX),
+    "T": (r"{0}^{{\top}}", (ATOM,), POSTFIX),
+    "T-inv": (r"{0}^{{-\top}}", (ATOM,), POSTFIX),
+    "inv": ("{0}^{{-1}}", (ATOM,), POSTFIX),
+    "outer": (r"{0} {1}^{{\top}}", (POSTFIX, ATOM), PRODUCT),
+    "sqrt": (r"\sqrt{{{0}}}", (SUM,), ATOM),
+}
+
+
 def latex(x: M) -> str:
     """``x`` in LaTeX."""
     return _show(x)[0]
@@ -72,22 +85,11 @@ def _show(x: M) -> tuple[str, int]:
         scalar = not a[0].shape or not a[1].shape
         sign = " " if scalar else r" \odot "
         return f"{_wrap(a[0], PRODUCT)}{sign}{_wrap(a[1], POSTFIX)}", PRODUCT
-    if op == "matmul":
-        return f"{_wrap(a[0], PRODUCT)} {_wrap(a[1], POSTFIX)}", PRODUCT
-    if op == "div":
-        return rf"\frac{{{_show(a[0])[0]}}}{{{_show(a[1])[0]}}}", ATOM
-    if op == "pow":
-        return f"{_wrap(a[0], ATOM)}^{{{_show(a[1])[0]}}}", POSTFIX
-    if op == "T":
-        if a[0].op == "inv":
-            return f"{_wrap(a[0].args[0], ATOM)}^{{-\\top}}", POSTFIX
-        return f"{_wrap(a[0], ATOM)}^{{\\top}}", POSTFIX
-    if op == "inv":
-        return f"{_wrap(a[0], ATOM)}^{{-1}}", POSTFIX
-    if op == "outer":
-        return f"{_wrap(a[0], POSTFIX)} {_wrap(a[1], ATOM)}^{{\\top}}", PRODUCT
-    if op == "sqrt":
-        return rf"\sqrt{{{_show(a[0])[0]}}}", ATOM
+    if op == "T" and a[0].op == "inv":
+        x, op, a = a[0], "T-inv", a[0].args
+    if op in TEMPLATES:
+        template, levels, own = TEMPLATES[op]
+        return template.format(*map(_wrap, a, levels)), own
     if op == "relu_grad":
         mask = rf"\mathbb{{1}}\left[{_show(a[0])[0]} > 0\right]"
         if a[1].op == "num" and a[1].data == 1:

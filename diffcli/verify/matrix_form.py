@@ -111,7 +111,9 @@ def stand_in(sym: Any, mat: MatrixForm | None) -> Any:
     )
     flat = np.concatenate([np.ravel(v) for v in mat.values.values()])
     state = np.where(np.isfinite(flat), "finite", "unknown").astype(object)
-    return ClosedForm(True, gradient_at=mat.values, flat_at=flat, flat_state=state)
+    return ClosedForm(  # the reason stays: no per-component forms (--expect)
+        True, sym.reason, gradient_at=mat.values, flat_at=flat, flat_state=state
+    )
 
 
 def check(
