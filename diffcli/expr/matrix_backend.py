@@ -170,6 +170,8 @@ def gradient(f: M, wrt: list[str], seed: M | None = None) -> dict[str, M | None]
             if node.data in found:
                 found[node.data].append(_full(g, node.shape))
             continue
+        if not node.args:  # ones, eye: constants
+            continue
         for arg, d in _adjoints(node, g):
             adjoint.setdefault(arg.key, []).append(d)
     return {
@@ -180,7 +182,7 @@ def gradient(f: M, wrt: list[str], seed: M | None = None) -> dict[str, M | None]
 
 def _order(t: M) -> tuple:
     s = X.text(t)
-    return (s.count(".T"), len(s), s)
+    return (t.op == "num", s.count(".T"), len(s), s)  # numbers last: x - 1
 
 
 def _topological(f: M) -> list[M]:

@@ -114,12 +114,16 @@ def mul(a: M, b: M) -> M:
     if ra is None or rb is None:
         rest = rb if ra is None else ra
         return num(ca * cb) if rest is None else scale(ca * cb, rest)
+    shape = _broadcast(ra, rb)
+    for p, q in ((ra, rb), (rb, ra)):
+        if p.op == "ones" and q.shape == shape:  # q * ones is q
+            return scale(ca * cb, q)
     for p, q in ((ra, rb), (rb, ra)):  # (1 / d) * q is q / d
         if p.op == "div" and is_num(p.args[0], 1) and q.shape == p.shape:
             return scale(ca * cb, div(q, p.args[1]))
     if ra == rb:
         return scale(ca * cb, power(ra, 2))
-    return scale(ca * cb, M("mul", (ra, rb), _broadcast(ra, rb)))
+    return scale(ca * cb, M("mul", (ra, rb), shape))
 
 
 def div(a: M, b: M) -> M:

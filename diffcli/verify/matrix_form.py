@@ -68,8 +68,12 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         }
     except X.NoMatrixForm as err:
         return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
+    except RecursionError:
+        return MatrixForm(reason="no matrix form: the expression is nested too deeply")
     except (DiffcliError, ArithmeticError, ValueError, TypeError, KeyError) as err:
         return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
+    except Exception as err:  # a gap here must not cost the gradient: said
+        return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
     return MatrixForm(forms, latex, at)
 
 

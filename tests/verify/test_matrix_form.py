@@ -195,6 +195,7 @@ def test_over_the_per_component_limit_the_matrix_form_still_checks():
         ("logsumexp(x)", "softmax(x)"),
         ("sum(exp(x) / 2)", "1 / 2 * exp(x)"),
         ("sum(x)", "ones(3)"),
+        ("sum((2 * x**2 - x) * ones(3))", "4 * x - 1"),
         ("sum(exp(x) / x)", "exp(x) / x - exp(x) / x**2"),
         ("sum(x / (A @ x))", "1 / (A @ x) - A.T @ (x / (A @ x)**2)"),
         ("sum(log(x**2 + 1))", "2 * x / (x**2 + 1)"),
@@ -215,3 +216,9 @@ def test_latex():
     assert r.closed_form_matrix_latex == {"X": r"\det\left(X\right) X^{-\top}"}
     r = grad("sum((A @ w - b)**2)", at={"w": w}, let={"A": A, "b": b}, tol=ONLY_MATRIX)
     assert r.closed_form_matrix_latex == {"w": r"2 A^{\top} \left(A w - b\right)"}
+
+
+def test_a_deep_nest_has_no_matrix_form_and_says_why():
+    r = grad("sin(" * 199 + "x" + ")" * 199, at={"x": 1.0})
+    assert r.check.status == "ok"
+    assert r.matrix_reason == "no matrix form: the expression is nested too deeply"
