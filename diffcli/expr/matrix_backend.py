@@ -203,14 +203,19 @@ def _full(g: M, shape: tuple) -> M:
     return g if g.shape == tuple(shape) else X.mul(g, X.ones(shape))
 
 
-def _unbroadcast(g: M, shape: tuple) -> M:
-    """The adjoint of an operand that was broadcast: summed over the axes it
-    was stretched along (a bias added to every row: summed over the rows)."""
-    if g.shape == tuple(shape) or not g.shape:
+def _unbroadcast(g: M, shape: tuple, full: tuple) -> M:
+    """The adjoint of an operand of shape ``shape`` broadcast to ``full``:
+    summed over the axes it was stretched along (a bias added to every row:
+    summed over the rows); ``g`` may itself be uniform (a broadcast)."""
+    shape, full = tuple(shape), tuple(full)
+    if shape == full:
         return g
-    lead = len(g.shape) - len(shape)
-    if lead < 0:
-        return g
+    if not g.shape:  # uniform: the sum over the copies is a count
+        return X.scale(int(np.prod(full)) // int(np.prod(shape)), g)
+    g = _full(g, full)
+    if not shape:
+        return X.reduce("sum", g)
+    lead = len(full) - len(shape)
     if lead:
         g = X.reduce("sum", g, tuple(range(lead)) if lead > 1 else 0)
     kept = [i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1]
@@ -219,20 +224,39 @@ def _unbroadcast(g: M, shape: tuple) -> M:
     return g
 
 
+def _unreduce(node: M, g: M) -> M:
+    """The adjoint of sum's or mean's argument: ``g`` spread back over the
+    axes reduced (a row sum's adjoint is outer(g, ones(n)))."""
+    u = node.args[0]
+    if node.data is not None:
+        axes, keep = node.data
+        axes = tuple(a % u.ndim for a in axes)
+        if axes == (1,) and u.ndim == 2 and not keep:
+            g = X.outer(_full(g, node.shape), X.ones(u.shape[1:]))
+        elif not keep and axes != tuple(range(len(axes))):
+            raise NoMatrixForm(
+                f"the gradient of {node.op} over dim={axes} is not supported"
+            )
+    if node.op == "mean":
+        size = int(np.prod(u.shape)) // max(1, int(np.prod(node.shape)))
+        g = X.div(g, X.num(size))
+    return g
+
+
 def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
     op, a = node.op, node.args
     if op == "add":
-        return [(t, _unbroadcast(g, t.shape)) for t in a]
+        return [(t, _unbroadcast(g, t.shape, node.shape)) for t in a]
     if op == "mul":
         return [
-            (a[0], _unbroadcast(X.mul(g, a[1]), a[0].shape)),
-            (a[1], _unbroadcast(X.mul(g, a[0]), a[1].shape)),
+            (a[0], _unbroadcast(X.mul(g, a[1]), a[0].shape, node.shape)),
+            (a[1], _unbroadcast(X.mul(g, a[0]), a[1].shape, node.shape)),
         ]
     if op == "div":
         below = X.neg(X.div(X.mul(g, a[0]), X.power(a[1], 2)))
         return [
-            (a[0], _unbroadcast(X.div(g, a[1]), a[0].shape)),
-            (a[1], _unbroadcast(below, a[1].shape)),
+            (a[0], _unbroadcast(X.div(g, a[1]), a[0].shape, node.shape)),
+            (a[1], _unbroadcast(below, a[1].shape, node.shape)),
         ]
     if op == "pow":
         p = a[1].data
@@ -245,16 +269,7 @@ def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
     if op == "T":
         return [(a[0], X.T(g))]
     if op in ("sum", "mean"):
-        if node.data is not None:
-            axes, keep = node.data
-            if not keep and not all(ax < 0 or ax == 0 for ax in axes[:1]):
-                raise NoMatrixForm(
-                    f"the gradient of {op} over dim={axes} is not supported"
-                )
-        if op == "mean":
-            size = int(np.prod(a[0].shape)) // max(1, int(np.prod(node.shape)))
-            g = X.div(g, X.num(size))
-        return [(a[0], g)]
+        return [(a[0], _unreduce(node, g))]
     if op == "trace":
         return [(a[0], X.mul(g, X.eye(a[0].shape[0])))]
     if op == "det":

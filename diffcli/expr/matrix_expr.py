@@ -119,7 +119,7 @@ def mul(a: M, b: M) -> M:
         if p.op == "ones" and q.shape == shape:  # q * ones is q
             return scale(ca * cb, q)
     for p, q in ((ra, rb), (rb, ra)):  # (1 / d) * q is q / d
-        if p.op == "div" and is_num(p.args[0], 1) and q.shape == p.shape:
+        if p.op == "div" and is_num(p.args[0], 1) and q.shape == shape:
             return scale(ca * cb, div(q, p.args[1]))
     if ra == rb:
         return scale(ca * cb, power(ra, 2))
@@ -150,6 +150,8 @@ def T(x: M) -> M:
     c, r = split(x)
     if r is None or r.ndim < 2 or r.op == "eye":
         return x
+    if r.op == "ones":
+        return scale(c, ones(r.shape[::-1]))
     if c != 1:
         return scale(c, T(r))
     if r.op == "T":

@@ -222,3 +222,29 @@ def test_a_deep_nest_has_no_matrix_form_and_says_why():
     r = grad("sin(" * 199 + "x" + ")" * 199, at={"x": 1.0})
     assert r.check.status == "ok"
     assert r.matrix_reason == "no matrix form: the expression is nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("text", "forms"),
+    [
+        ("sum(B + v)", {"B": "ones(3, 4)", "v": "3 * ones(4)"}),  # a bias: 3 rows
+        ("sum(sum(B, dim=1) * x)", {"B": "outer(x, ones(4))", "x": "sum(B, dim=1)"}),
+        ("sum(B / v)", {"B": "ones(3, 4) / v", "v": "-sum(B / v**2, dim=0)"}),
+        ("sum(x / s)", {"s": "-sum(x / s**2)", "x": "ones(3) / s"}),
+        ("sum(B * k)", {"B": "k * ones(3, 4)", "k": "sum(B, dim=1, keepdim=True)"}),
+    ],
+)
+def test_broadcasting_and_reductions(text, forms):
+    values = {
+        "B": RNG.normal(size=(3, 4)),
+        "v": RNG.normal(size=4) + 3,
+        "x": x,
+        "s": np.array(1.5),
+        "k": RNG.normal(size=(3, 1)),
+    }
+    at = {n: values[n] for n in forms}
+    r = grad(text, at=at, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix == forms
+    assert r.check.status == "ok", r.check.reason
+    for name, form in forms.items():
+        np.testing.assert_allclose(pasted(form, at), r.gradient[name], rtol=1e-12)
