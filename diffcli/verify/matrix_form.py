@@ -123,11 +123,17 @@ def stand_in(sym: Any, mat: MatrixForm | None) -> Any:
 def check(
     problem: Problem, verdict: Any, engine: Any, mat: MatrixForm | None, tol: Any
 ) -> None:
-    """The matrix form against the engine: a disagreement is a mismatch."""
+    """The matrix form beside the per-component forms, against the engine.
+
+    Where it stood in for them, the verdict already judged it.  Beside them, a
+    matrix form that disagrees is withheld with the reason (and a note): the
+    per-component forms and finite differences have judged the engine, and a
+    form that does not hold is never shown."""
     if mat is None or mat.values is None or engine is None:
         return
-    if mat.note:
+    if mat.note:  # it stood in: judged as the closed form
         verdict.notes.append(mat.note)
+        return
     flat = _flat(problem, mat)
     if flat.shape != engine.flat.shape:
         return
@@ -138,13 +144,13 @@ def check(
     c = compare(engine.flat, flat, tol.sym_rtol, tol.sym_atol + tol.sym_rtol * scale)
     off = c.off & usable
     mat.agrees = not off.any()
-    if mat.agrees or verdict.status != "ok":
+    if mat.agrees:
         return
     k = int(np.flatnonzero(off)[0])
-    label = engine.labels[k]
-    verdict.status = "mismatch"
-    verdict.entries = {engine.labels[j]: "mismatch" for j in np.flatnonzero(off)}
-    verdict.reason = (
-        f"the matrix closed form disagrees at {label}: engine "
-        f"{engine.flat[k]:.15g}, matrix form {flat[k]:.15g} ({c.differ(k)})"
+    mat.reason = (
+        f"no matrix form: the one found disagrees with the engine at "
+        f"{engine.labels[k]} (engine {engine.flat[k]:.15g}, matrix form "
+        f"{flat[k]:.15g}, {c.differ(k)}), so it is not shown"
     )
+    mat.forms = mat.latex = None
+    verdict.notes.append(mat.reason)

@@ -158,7 +158,8 @@ def test_no_matrix_form_is_a_stated_reason_and_the_per_component_forms_stay():
     assert r.closed_form is not None and r.check.status == "ok"
 
 
-def test_a_wrong_matrix_form_is_a_mismatch(monkeypatch):
+def _doubled(monkeypatch):
+    """A deliberately wrong matrix form: twice the gradient."""
     from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as E
 
@@ -168,10 +169,26 @@ def test_a_wrong_matrix_form_is_a_mismatch(monkeypatch):
         "gradient",
         lambda f, wrt, seed=None: {n: E.scale(2, g) for n, g in right(f, wrt).items()},
     )
-    r = grad("x @ A @ x", at={"x": x}, let={"A": A})
+
+
+def test_a_wrong_matrix_form_alone_is_a_mismatch(monkeypatch):
+    _doubled(monkeypatch)
+    r = grad("x @ A @ x", at={"x": x}, let={"A": A}, tol=ONLY_MATRIX)
     assert r.closed_form_matrix == {"x": "2 * (A + A.T) @ x"}
     assert r.check.status == "mismatch"
-    assert r.check.reason.startswith("the matrix closed form disagrees at x[0]")
+    assert r.check.reason.startswith("the closed form disagrees at x[0]")
+    assert any("the matrix closed form stands in" in n for n in r.check.notes)
+
+
+def test_a_wrong_matrix_form_beside_the_per_component_ones_is_withheld(monkeypatch):
+    _doubled(monkeypatch)
+    r = grad("x @ A @ x", at={"x": x}, let={"A": A})
+    assert r.check.status == "ok"  # the per-component forms and differences agree
+    assert r.closed_form_matrix is None
+    assert r.matrix_reason.startswith(
+        "no matrix form: the one found disagrees with the engine at x[0]"
+    )
+    assert r.matrix_reason in r.check.notes
 
 
 def test_over_the_per_component_limit_the_matrix_form_still_checks():
