@@ -132,6 +132,8 @@ def div(a: M, b: M) -> M:
     ca, ra = split(a)
     if ra is None and is_num(b):
         return num(ca / b.data)
+    if ra == b and ra.shape == _broadcast(ra, b):  # u / u is 1
+        return scale(ca, ones(ra.shape))
     top = num(1) if ra is None else ra
     return scale(ca, M("div", (top, b), _broadcast(top, b)))
 
@@ -217,6 +219,9 @@ def add(*terms: M) -> M:
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = tuple(np.broadcast_shapes(*(t.shape for t in flat)))
+    if any(t.shape == shape and _kind(t) not in ("ones", None) for t in flat):
+        # 1 + u, not ones(3) + u: the other terms give the shape
+        flat = [num(split(t)[0]) if _kind(t) == "ones" else t for t in flat]
     coefs: dict[Any, list] = {}
     for t in flat:
         c, r = split(t)
@@ -232,6 +237,11 @@ def add(*terms: M) -> M:
     if len(kept) == 1 and kept[0].shape == shape:
         return kept[0]
     return M("add", tuple(kept), shape)
+
+
+def _kind(t: M) -> str | None:
+    rest = split(t)[1]
+    return None if rest is None else rest.op
 
 
 def _factored(terms: list[M]) -> list[M]:

@@ -213,6 +213,10 @@ def test_over_the_per_component_limit_the_matrix_form_still_checks():
         ("sum(exp(x) / 2)", "1 / 2 * exp(x)"),
         ("sum(x)", "ones(3)"),
         ("sum((2 * x**2 - x) * ones(3))", "4 * x - 1"),
+        (
+            "sum(sigmoid(x) * log(sigmoid(x)))",  # u / u is 1, ones + u is 1 + u
+            "(1 + log(sigmoid(x))) * (sigmoid(x) * (1 - sigmoid(x)))",
+        ),
         ("sum(exp(x) / x)", "exp(x) / x - exp(x) / x**2"),
         ("sum(x / (A @ x))", "1 / (A @ x) - A.T @ (x / (A @ x)**2)"),
         ("sum(log(x**2 + 1))", "2 * x / (x**2 + 1)"),
