@@ -20,6 +20,8 @@ def _forms(result: Any, latex: bool) -> dict[str, str] | None:
 def matrix_json(result: Any, latex: bool = False) -> dict[str, Any]:
     """``closed_form_matrix: {name: str} | null`` (and why it is null)."""
     out: dict[str, Any] = {"closed_form_matrix": _forms(result, latex)}
+    if result.closed_form_matrix_unicode and not latex:
+        out["closed_form_matrix_unicode"] = result.closed_form_matrix_unicode
     if result.closed_form_matrix is None and result.matrix_reason:
         out["closed_form_matrix_reason"] = result.matrix_reason
     return out
@@ -42,6 +44,9 @@ def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
     if result.closed_form_matrix is None:
         table.add_row("closed form (matrix)", Text(result.matrix_reason, style="dim"))
     else:
+        shown = result.closed_form_matrix_unicode or {}
         for name, form in _forms(result, latex).items():
             table.add_row(f"closed form (matrix) d/d{name}", form)
+            if not latex and shown.get(name, form) != form:  # (A + Aᵀ) x
+                table.add_row("", Text(shown[name], style="dim"))
     return [Text(""), table]

@@ -24,6 +24,7 @@ from diffcli.verify.question import Problem
 class MatrixForm:
     forms: dict[str, str] | None = None  # name -> diffcli syntax
     latex: dict[str, str] | None = None  # name -> LaTeX
+    unicode: dict[str, str] | None = None  # name -> (A + Aᵀ) x
     values: dict[str, np.ndarray] | None = None  # at the point
     reason: str | None = None  # why there is none
     agrees: bool | None = None  # with the engine, at the point
@@ -55,6 +56,9 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         latex = {n: "0" for n in problem.wrt} | {
             n: L.latex(g) for n, g in exprs.items()
         }
+        shown = {n: "0" for n in problem.wrt} | {
+            n: L.unicode(g) for n, g in exprs.items()
+        }
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -74,7 +78,7 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
     except Exception as err:  # a gap here must not cost the gradient: said
         return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
-    return MatrixForm(forms, latex, at)
+    return MatrixForm(forms, latex, shown, at)
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
@@ -152,5 +156,5 @@ def check(
         f"{engine.labels[k]} (engine {engine.flat[k]:.15g}, matrix form "
         f"{flat[k]:.15g}, {c.differ(k)}), so it is not shown"
     )
-    mat.forms = mat.latex = None
+    mat.forms = mat.latex = mat.unicode = None
     verdict.notes.append(mat.reason)

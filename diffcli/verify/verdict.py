@@ -82,6 +82,7 @@ class GradResult:
     closed_form_matrix: dict[str, str] | None = None  # (A + A.T) @ x
     matrix_reason: str | None = None  # why there is no matrix form
     closed_form_matrix_latex: dict[str, str] | None = None
+    closed_form_matrix_unicode: dict[str, str] | None = None
 
 
 @dataclass
@@ -166,6 +167,7 @@ def grad_problem(
         closed_form_matrix=mat.forms if mat else None,
         matrix_reason=mat.reason if mat else None,
         closed_form_matrix_latex=mat.latex if mat else None,
+        closed_form_matrix_unicode=mat.unicode if mat else None,
     )
     result.variable_checks = variable_checks(result, tol)
     if expect:

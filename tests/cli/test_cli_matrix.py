@@ -10,6 +10,7 @@ A = "[[1,2,3],[4,5,6],[7,8,10]]"
 def test_the_matrix_form_is_printed_beside_the_per_component_ones():
     out = human("grad", "x @ A @ x", "--at", "x=[1,2,3]", "--let", f"A={A}")
     assert "closed form (matrix) d/dx  (A + A.T) @ x" in out
+    assert "(A + Aᵀ) x" in out  # and in Unicode, for reading
     assert "x[0]      2*x[0] + 6*x[1] + 10*x[2]" in out  # still there
     assert "✓ ok" in out
 
@@ -28,6 +29,7 @@ def test_json_has_closed_form_matrix_with_names_kept():
     ).stdout
     obj = json.loads(out)
     assert obj["closed_form_matrix"] == {"w": "2 * A.T @ (A @ w - b)"}
+    assert obj["closed_form_matrix_unicode"] == {"w": "2 Aᵀ (A w - b)"}
     assert obj["check"]["status"] == "ok"
 
 

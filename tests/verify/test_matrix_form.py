@@ -269,3 +269,13 @@ def test_broadcasting_and_reductions(text, forms):
     assert r.check.status == "ok", r.check.reason
     for name, form in forms.items():
         np.testing.assert_allclose(pasted(form, at), r.gradient[name], rtol=1e-12)
+
+
+def test_unicode():
+    r = grad("det(X)", at={"X": X}, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix_unicode == {"X": "det(X) X⁻ᵀ"}
+    r = grad("sum(sigmoid(W1) @ v)", at={"W1": A, "v": x}, tol=ONLY_MATRIX)
+    assert r.closed_form_matrix_unicode == {
+        "W1": "𝟏₃ vᵀ ⊙ (σ(W₁) ⊙ (1 - σ(W₁)))",
+        "v": "σ(W₁)ᵀ 𝟏₃",
+    }
