@@ -37,6 +37,7 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as X
     from diffcli.expr import matrix_latex as L
+    from diffcli.expr import matrix_value as V
 
     if order != 1:
         return MatrixForm(reason="matrix forms are of first derivatives only")
@@ -63,7 +64,7 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
             n: np.broadcast_to(
-                np.asarray(X.value(exprs[n], env, memo), dtype=np.float64),
+                np.asarray(V.value(exprs[n], env, memo), dtype=np.float64),
                 problem.shape_of(n),
             ).copy()
             if n in exprs
