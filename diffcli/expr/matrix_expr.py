@@ -7,7 +7,7 @@ operations and the matrix functions.  Constructors tidy as they build
 (scalars pulled to the front, ``X.T.T`` is ``X``, ``eye @ X`` is ``X``, like
 terms added, ``P @ x + Q @ x`` is ``(P + Q) @ x``); ``text`` prints diffcli's
 own syntax (numpy's semantics: vectors are 1-d), which the user can paste
-back; ``value`` evaluates it with numpy, at a cost that does not grow with
+back; matrix_value.py evaluates it with numpy, at a cost that does not grow with
 the number of entries the way per-component forms do.
 """
 
