@@ -31,13 +31,27 @@ class MatrixForm:
     note: str | None = None  # for the verdict: it stood in for what
 
 
-def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
-    """The matrix form of the gradient, or the reason there is none."""
+def derive(
+    problem: Problem, seed: Any, order: int, seconds: float | None = None
+) -> MatrixForm:
+    """The matrix form of the gradient, or the reason there is none; bounded
+    by ``seconds`` as SymPy is (a form that long would not be read)."""
+    from diffcli.expr import symbolic as S
+
+    try:
+        with S.time_limit(seconds):
+            return _derive(problem, seed, order)
+    except S.SymbolicTimeout:
+        return MatrixForm(reason=f"no matrix form: it took longer than {seconds:g} s")
+
+
+def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     from diffcli.errors import DiffcliError
     from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as X
     from diffcli.expr import matrix_latex as L
     from diffcli.expr import matrix_value as V
+    from diffcli.expr import symbolic as S
 
     if order != 1:
         return MatrixForm(reason="matrix forms are of first derivatives only")
@@ -71,6 +85,8 @@ def derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
             else np.zeros(problem.shape_of(n))
             for n in problem.wrt
         }
+    except S.SymbolicTimeout:
+        raise  # derive says so
     except X.NoMatrixForm as err:
         return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
     except RecursionError:

@@ -137,7 +137,7 @@ def grad_problem(
     if check and engine:
         fd = held.finite_differences(problem, engine, order, tol)
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
-    mat = MF.derive(problem, seed_array, order) if check else None
+    mat = MF.derive(problem, seed_array, order, tol.sym_timeout) if check else None
     sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)
     MF.check(problem, verdict, engine, mat, tol)

@@ -279,3 +279,18 @@ def test_unicode():
         "W1": "𝟏₃ vᵀ ⊙ (σ(W₁) ⊙ (1 - σ(W₁)))",
         "v": "σ(W₁)ᵀ 𝟏₃",
     }
+
+
+def test_a_matrix_form_that_takes_too_long_is_a_stated_reason(monkeypatch):
+    import time
+
+    from diffcli.expr import matrix_backend as MB
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+
+    monkeypatch.setattr(MB, "gradient", slow)
+    r = grad("x @ A @ x", at={"x": x}, let={"A": A}, tol=Tolerances(sym_timeout=0.2))
+    assert r.closed_form_matrix is None
+    assert r.matrix_reason == "no matrix form: it took longer than 0.2 s"
+    assert r.check.status == "ok"
