@@ -22,6 +22,7 @@ from rich.tree import Tree
 
 from diffcli.render.expect_views import expect_view
 from diffcli.render.forms import MANY_FORMS, all_short, forms_table
+from diffcli.render.matrix_views import matrix_view
 from diffcli.render.text import (
     CELL_WIDTH,
     SUMMARY_THRESHOLD,
@@ -235,6 +236,7 @@ def grad_view(
     title = "vector-Jacobian product" if seed else "gradient"
     parts: list[RenderableType] = [header(rows), Text(""), Text(title, style="bold")]
     parts.append(gradient_table(result, latex, full))
+    parts += matrix_view(result, latex)
     forms = closed_form_table(result, latex, full or all_forms)
     if forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]

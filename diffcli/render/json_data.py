@@ -25,7 +25,8 @@ issue's contract.  ``--order 2`` adds ``"hessian": {name: {name: V}}`` (and
 ``{"outputs": [object, ...], "gradient": {name: V}}`` (the summed gradient).
 ``diffcli jacobian`` over scalar variables adds ``"matrix": {"columns": [name],
 "values": [[V]], "closed_form": [[S]] | null}``: outputs x variables.  With
-``--direction`` both add ``"direction"`` (see direction_json).
+``--direction`` both add ``"direction"`` (see direction_json).  ``grad`` adds
+``"closed_form_matrix": {name: str} | null`` (matrix notation, matrix_views.py).
 Errors are ``{"error": str}``.
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.render.matrix_views import matrix_json
 from diffcli.render.text import exact_text, expr_text, is_number, nested, number_text
 from diffcli.verify.verdict import GradResult, JacobianResult, MultiResult, Verdict
 
@@ -194,6 +196,7 @@ def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
     }
     out |= direction_json(result, latex)
     out |= expect_json(result.expectations)
+    out |= matrix_json(result, latex)
     if result.order == 2:
         out["hessian"] = jsonable(result.hessian)
         forms = result.hessian_closed_form

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.engine.limits import refuse_over
+from diffcli.engine.limits import refuse_over, time_left
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
 from diffcli.verify import held, progress
+from diffcli.verify import matrix_form as MF
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
@@ -81,6 +82,10 @@ class GradResult:
     variable_checks: dict[str, str] = field(default_factory=dict)  # table rows
     direction: Directional | None = None  # --direction: the gradient along it
     expectations: list[ExpectCheck] = field(default_factory=list)  # --expect
+    closed_form_matrix: dict[str, str] | None = None  # (A + A.T) @ x
+    matrix_reason: str | None = None  # why there is no matrix form
+    closed_form_matrix_latex: dict[str, str] | None = None
+    closed_form_matrix_unicode: dict[str, str] | None = None
 
 
 @dataclass
@@ -143,7 +148,12 @@ def grad_problem(
     if check:
         progress.report("closed form (SymPy)")
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
+    mat = None
+    if check:
+        mat = MF.derive(problem, seed_array, order, time_left(tol.sym_timeout))
+    sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)
+    MF.check(problem, verdict, engine, mat, tol)
     if check and engine and problem.function is not None:
         _check_custom_functions(problem, verdict, tol)
     derivatives = engine.derivatives if engine else {}
@@ -167,6 +177,10 @@ def grad_problem(
         nth_derivative=derivatives.get("nth"),
         nth_closed_form=sym.nth if sym and sym.ok else None,
         symbolic_value=sym.value if sym and sym.ok else None,
+        closed_form_matrix=mat.forms if mat else None,
+        matrix_reason=mat.reason if mat else None,
+        closed_form_matrix_latex=mat.latex if mat else None,
+        closed_form_matrix_unicode=mat.unicode if mat else None,
     )
     result.variable_checks = variable_checks(result, tol)
     if expect:

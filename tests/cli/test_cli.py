@@ -106,6 +106,8 @@ def validate_grad(obj: dict) -> None:
     required |= {"closed_form_at_point", "check"}
     extras = {"constants", "hessian", "nth_derivative", "direction"}
     extras |= {"hessian_closed_form", "nth_closed_form"}
+    extras |= {"closed_form_matrix", "closed_form_matrix_reason"}
+    extras |= {"closed_form_matrix_unicode"}
     assert required <= set(obj) <= required | extras
     assert isinstance(obj["expr"], str)
     assert all(is_v(v) for v in obj["point"].values())

@@ -1,0 +1,341 @@
+"""Matrix expressions: the gradient as a mathematician writes it.
+
+A small tree of its own (not SymPy's MatrixExpr, whose derivative of det
+stays unevaluated and whose log-det derivative is wrong): leaves are the
+user's names with their shapes, nodes are ``@``, ``.T``, elementwise
+operations and the matrix functions.  Constructors tidy as they build
+(scalars pulled to the front, ``X.T.T`` is ``X``, ``eye @ X`` is ``X``, like
+terms added, ``P @ x + Q @ x`` is ``(P + Q) @ x``); ``text`` prints diffcli's
+own syntax (numpy's semantics: vectors are 1-d), which the user can paste
+back; matrix_value.py evaluates it with numpy, at a cost that does not grow with
+the number of entries the way per-component forms do.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from diffcli.expr.walk import Interrupt
+
+
+class NoMatrixForm(Interrupt):
+    """The expression uses something the matrix form does not cover."""
+
+
+class M:
+    """A node: ``op``, its arguments, its shape, and ``data`` (a leaf's name,
+    a number, an op's parameters); equal nodes have equal keys."""
+
+    __slots__ = ("args", "data", "key", "op", "shape")
+
+    def __init__(
+        self, op: str, args: tuple = (), shape: tuple = (), data: Any = None
+    ) -> None:
+        self.op, self.args, self.shape, self.data = op, args, tuple(shape), data
+        self.key = (op, data, self.shape, tuple(a.key for a in args))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, M) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return text(self)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+ELEMENTWISE = ("tanh", "exp", "log", "sin", "cos", "sqrt", "sigmoid", "relu")
+
+
+def num(v: Any) -> M:
+    if isinstance(v, Fraction | int):
+        return M("num", data=Fraction(v))
+    v = float(v)
+    exact = Fraction(repr(v)) if np.isfinite(v) else None
+    return M("num", data=exact if exact is not None and len(repr(v)) < 20 else v)
+
+
+def leaf(name: str, shape: tuple) -> M:
+    return M("var", (), shape, name)
+
+
+def ones(shape: tuple) -> M:
+    return M("ones", (), shape) if shape else num(1)
+
+
+def eye(n: int) -> M:
+    return M("eye", (), (n, n))
+
+
+def zeros_text(shape: tuple) -> str:
+    """The gradient of what does not depend on a variable."""
+    return f"zeros({_dims(shape)})" if shape else "0"
+
+
+def is_num(x: M, v: Any = None) -> bool:
+    return x.op == "num" and (v is None or x.data == v)
+
+
+def split(x: M) -> tuple[Any, M | None]:
+    """(coefficient, rest): ``2 * A`` is (2, A), a number is (n, None)."""
+    if x.op == "num":
+        return x.data, None
+    if x.op == "mul" and is_num(x.args[0]):
+        return x.args[0].data, x.args[1]
+    return 1, x
+
+
+def scale(c: Any, x: M) -> M:
+    c0, rest = split(x)
+    c = c * c0
+    if rest is None:
+        return num(c)
+    return rest if c == 1 else M("mul", (num(c), rest), rest.shape)
+
+
+def neg(x: M) -> M:
+    return scale(-1, x)
+
+
+def _broadcast(a: M, b: M) -> tuple:
+    return tuple(np.broadcast_shapes(a.shape, b.shape))
+
+
+def mul(a: M, b: M) -> M:
+    ca, ra = split(a)
+    cb, rb = split(b)
+    if ra is None or rb is None:
+        rest = rb if ra is None else ra
+        return num(ca * cb) if rest is None else scale(ca * cb, rest)
+    shape = _broadcast(ra, rb)
+    for p, q in ((ra, rb), (rb, ra)):
+        if p.op == "ones" and q.shape == shape:  # q * ones is q
+            return scale(ca * cb, q)
+    for p, q in ((ra, rb), (rb, ra)):  # (1 / d) * q is q / d
+        if p.op == "div" and is_num(p.args[0], 1) and q.shape == shape:
+            return scale(ca * cb, div(q, p.args[1]))
+    if ra == rb:
+        return scale(ca * cb, power(ra, 2))
+    return scale(ca * cb, M("mul", (ra, rb), shape))
+
+
+def div(a: M, b: M) -> M:
+    if is_num(b) and isinstance(b.data, Fraction) and b.data != 0:
+        return scale(1 / b.data, a)
+    ca, ra = split(a)
+    if ra is None and is_num(b):
+        return num(ca / b.data)
+    if ra == b and ra.shape == _broadcast(ra, b):  # u / u is 1
+        return scale(ca, ones(ra.shape))
+    top = num(1) if ra is None else ra
+    return scale(ca, M("div", (top, b), _broadcast(top, b)))
+
+
+def power(u: M, p: Any) -> M:
+    if p == 1:
+        return u
+    if p == 0:
+        return ones(u.shape)
+    if u.op == "num":
+        return num(u.data**p)
+    return M("pow", (u, num(p)), u.shape)
+
+
+def T(x: M) -> M:
+    c, r = split(x)
+    if r is None or r.ndim < 2 or r.op == "eye":
+        return x
+    if r.op == "ones":
+        return scale(c, ones(r.shape[::-1]))
+    if c != 1:
+        return scale(c, T(r))
+    if r.op == "T":
+        return r.args[0]
+    if r.op == "add":
+        return add(*(T(t) for t in r.args))
+    if r.op == "outer":
+        return M("outer", r.args[::-1], r.shape[::-1])
+    if r.op == "matmul" and r.args[0].ndim == 2 and r.args[1].ndim == 2:
+        return matmul(T(r.args[1]), T(r.args[0]))
+    return M("T", (r,), r.shape[::-1])
+
+
+def matmul_shape(a: tuple, b: tuple) -> tuple:
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise NoMatrixForm("@ of arrays over 2 dimensions is not supported")
+    if a[-1] != b[0]:
+        raise ValueError(f"matmul: shapes {a} and {b} do not match")
+    return a[:-1] + b[1:]
+
+
+def matmul(a: M, b: M) -> M:
+    shape = matmul_shape(a.shape, b.shape)
+    ca, ra = split(a)
+    cb, rb = split(b)
+    if ra is None or rb is None:  # a 1-element matrix held as a number
+        raise NoMatrixForm("@ with a number is not supported")
+    if ra.op == "eye":
+        return scale(ca * cb, rb)
+    if rb.op == "eye":
+        return scale(ca * cb, ra)
+    if ra.ndim == 1 and rb.ndim == 2:  # x @ A is A.T @ x
+        return scale(ca * cb, matmul(T(rb), ra))
+    return scale(ca * cb, M("matmul", (ra, rb), shape))
+
+
+def outer(a: M, b: M) -> M:
+    ca, ra = split(a)
+    cb, rb = split(b)
+    return scale(ca * cb, M("outer", (ra, rb), ra.shape + rb.shape))
+
+
+def call(name: str, x: M, shape: tuple | None = None, data: Any = None) -> M:
+    """A function of the table applied whole: ``det(X)``, ``tanh(u)``."""
+    return M(name, (x,), x.shape if shape is None else shape, data)
+
+
+def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
+    """sum or mean over ``dim`` (None: all), shape as numpy's."""
+    axes = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    shape = np.sum(np.empty(x.shape, dtype=bool), axis=axes, keepdims=keepdim).shape
+    c, r = split(x)
+    if r is None:
+        raise NoMatrixForm(f"{name} of a number is not supported")
+    data = None if dim is None and not keepdim else (axes, keepdim)
+    return scale(c, M(name, (r,), shape, data))
+
+
+def add(*terms: M) -> M:
+    """Terms flattened, like ones added (``G + G`` is ``2 * G``), then
+    common factors of ``@`` taken out."""
+    flat: list[M] = []
+    for t in terms:
+        flat.extend(t.args if t.op == "add" else (t,))
+    shape = tuple(np.broadcast_shapes(*(t.shape for t in flat)))
+    if any(t.shape == shape and _kind(t) not in ("ones", None) for t in flat):
+        # 1 + u, not ones(3) + u: the other terms give the shape
+        flat = [num(split(t)[0]) if _kind(t) == "ones" else t for t in flat]
+    coefs: dict[Any, list] = {}
+    for t in flat:
+        c, r = split(t)
+        key = None if r is None else r.key
+        if key in coefs:
+            coefs[key][0] += c
+        else:
+            coefs[key] = [c, r]
+    kept = [num(c) if r is None else scale(c, r) for c, r in coefs.values() if c != 0]
+    kept = _factored(kept)
+    if not kept:
+        return scale(0, flat[0])
+    if len(kept) == 1 and kept[0].shape == shape:
+        return kept[0]
+    return M("add", tuple(kept), shape)
+
+
+def _kind(t: M) -> str | None:
+    rest = split(t)[1]
+    return None if rest is None else rest.op
+
+
+def _factored(terms: list[M]) -> list[M]:
+    """``c1 * P @ x + c2 * Q @ x`` as ``(c1 * P + c2 * Q) @ x``, then the same on
+    the left: ``A @ P + A @ Q`` as ``A @ (P + Q)``."""
+    for side in (1, 0):
+        groups: dict[Any, list[tuple[Any, M]]] = {}
+        for t in terms:
+            c, r = split(t)
+            if r is not None and r.op == "matmul":
+                groups.setdefault(r.args[side].key, []).append((c, r))
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            shared = group[0][1].args[side]
+            other = add(*(scale(c, r.args[1 - side]) for c, r in group))
+            if other.op == "add" and len(other.args) > len(group):
+                continue
+            joined = matmul(other, shared) if side else matmul(shared, other)
+            keys = {r.key for _, r in group}
+            at = next(i for i, t in enumerate(terms) if split(t)[1] is group[0][1])
+            rest = [
+                t for t in terms if split(t)[1] is None or split(t)[1].key not in keys
+            ]
+            rest.insert(min(at, len(rest)), joined)
+            return _factored(rest)
+    return terms
+
+
+# --- printing ----------------------------------------------------------------
+ATOM, POSTFIX, POW, UNARY, PRODUCT, SUM = 6, 5, 4, 3, 2, 1
+
+
+def text(x: M) -> str:
+    """diffcli's syntax for ``x``: ``(A + A.T) @ x``, ``det(X) * inv(X).T``."""
+    return _show(x)[0]
+
+
+def _number(v: Any) -> tuple[str, int]:
+    if isinstance(v, Fraction):
+        if v.denominator == 1:
+            return str(v.numerator), ATOM if v >= 0 else UNARY
+        return f"{v.numerator} / {v.denominator}", PRODUCT
+    return repr(v), ATOM if v >= 0 else UNARY
+
+
+def _wrap(x: M, level: int) -> str:
+    s, own = _show(x)
+    return s if own >= level else f"({s})"
+
+
+def _dims(shape: tuple) -> str:
+    return ", ".join(map(str, shape))
+
+
+def _show(x: M) -> tuple[str, int]:
+    op, a = x.op, x.args
+    if op == "num":
+        return _number(x.data)
+    if op == "var":
+        return x.data, ATOM
+    if op in ("ones", "eye"):
+        return f"{op}({_dims(x.shape if op == 'ones' else x.shape[:1])})", ATOM
+    if op == "add":
+        parts = [_show(a[0])[0]]
+        for t in a[1:]:
+            c = split(t)[0]
+            negative = c < 0 if isinstance(c, Fraction | int | float) else False
+            shown = scale(-1, t) if negative else t
+            parts.append(("- " if negative else "+ ") + _wrap(shown, PRODUCT))
+        return " ".join(parts), SUM
+    if op == "mul" and is_num(a[0]):
+        c = a[0].data
+        if c == -1:
+            return "-" + _wrap(a[1], PRODUCT), UNARY
+        return f"{_number(c)[0]} * {_wrap(a[1], PRODUCT)}", PRODUCT
+    if op in ("mul", "div", "matmul"):
+        sign = {"mul": "*", "div": "/", "matmul": "@"}[op]
+        # a scalar times a product: (s * P) @ Q is s * (P @ Q)
+        right = PRODUCT if op == "mul" and not a[0].shape else UNARY
+        if op == "matmul" and a[1].op == "matmul":  # associative: A @ B @ x
+            right = PRODUCT
+        # (P * Q) @ R: the parentheses Python does not need, a reader does
+        left = UNARY if op == "matmul" and a[0].op in ("mul", "div") else PRODUCT
+        return f"{_wrap(a[0], left)} {sign} {_wrap(a[1], right)}", PRODUCT
+    if op == "pow":
+        return f"{_wrap(a[0], POSTFIX)}**{_wrap(a[1], POSTFIX)}", POW
+    if op == "T":
+        return f"{_wrap(a[0], POSTFIX)}.T", POSTFIX
+    if op == "relu_grad":
+        return f"where({_show(a[0])[0]} > 0, {_show(a[1])[0]}, 0)", ATOM
+    inner = ", ".join(_show(t)[0] for t in a)
+    if op in ("sum", "mean") and x.data is not None:
+        axes, keep = x.data
+        inner += f", dim={axes[0] if len(axes) == 1 else list(axes)}"
+        inner += ", keepdim=True" if keep else ""
+    return f"{op}({inner})", ATOM

@@ -1,0 +1,52 @@
+"""The matrix closed form (``(A + A.T) @ x``), in JSON and on the terminal.
+
+Shown where some name is an array (over scalars it is the per-component form
+again); where there is none, its reason is shown instead: never silent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+
+def _forms(result: Any, latex: bool) -> dict[str, str] | None:
+    return result.closed_form_matrix_latex if latex else result.closed_form_matrix
+
+
+def matrix_json(result: Any, latex: bool = False) -> dict[str, Any]:
+    """``closed_form_matrix: {name: str} | null`` (and why it is null)."""
+    out: dict[str, Any] = {"closed_form_matrix": _forms(result, latex)}
+    if result.closed_form_matrix_unicode and not latex:
+        out["closed_form_matrix_unicode"] = result.closed_form_matrix_unicode
+    if result.closed_form_matrix is None and result.matrix_reason:
+        out["closed_form_matrix_reason"] = result.matrix_reason
+    return out
+
+
+def _has_arrays(result: Any) -> bool:
+    values = {**(result.point or {}), **(result.constants or {})}
+    return any(getattr(v, "ndim", 0) for v in values.values())
+
+
+def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
+    """A "closed form (matrix)" line per variable, or the reason for none."""
+    if not _has_arrays(result) or (
+        result.closed_form_matrix is None and not result.matrix_reason
+    ):
+        return []
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    if result.closed_form_matrix is None:
+        table.add_row("closed form (matrix)", Text(result.matrix_reason, style="dim"))
+    else:
+        shown = result.closed_form_matrix_unicode or {}
+        for name, form in _forms(result, latex).items():
+            table.add_row(f"closed form (matrix) d/d{name}", form)
+            if not latex and shown.get(name, form) != form:  # (A + Aᵀ) x
+                table.add_row("", Text(shown[name], style="dim"))
+    return [Text(""), table]

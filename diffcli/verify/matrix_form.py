@@ -1,0 +1,179 @@
+"""The matrix closed form: the gradient in matrix notation, and a witness.
+
+``derive`` writes d f / d x as a matrix expression over the user's names
+(constants stay names: their values are used only to evaluate it) and
+evaluates it at the point with numpy.  Its cost does not grow with the array
+sizes the way per-component forms do, so beyond their limit it stands in as
+the symbolic witness (``stand_in``); below it, it is compared with the engine
+as well (``check``).  Where it cannot be written the reason is kept, and the
+per-component forms (if any) are all there is: never wrong, never silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from diffcli.verify.judge import compare
+from diffcli.verify.question import Problem
+
+
+@dataclass
+class MatrixForm:
+    forms: dict[str, str] | None = None  # name -> diffcli syntax
+    latex: dict[str, str] | None = None  # name -> LaTeX
+    unicode: dict[str, str] | None = None  # name -> (A + Aᵀ) x
+    values: dict[str, np.ndarray] | None = None  # at the point
+    reason: str | None = None  # why there is none
+    agrees: bool | None = None  # with the engine, at the point
+    note: str | None = None  # for the verdict: it stood in for what
+
+
+def derive(
+    problem: Problem, seed: Any, order: int, seconds: float | None = None
+) -> MatrixForm:
+    """The matrix form of the gradient, or the reason there is none; bounded
+    by ``seconds`` as SymPy is (a form that long would not be read)."""
+    from diffcli.expr import symbolic as S
+
+    if seconds is not None and seconds <= 0:  # 0 would mean no limit below
+        return MatrixForm(reason="no matrix form: the command's time is up")
+    try:
+        with S.time_limit(seconds):
+            return _derive(problem, seed, order)
+    except S.SymbolicTimeout:
+        return MatrixForm(reason=f"no matrix form: it took longer than {seconds:g} s")
+
+
+def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
+    from diffcli.errors import DiffcliError
+    from diffcli.expr import matrix_backend as MB
+    from diffcli.expr import matrix_expr as X
+    from diffcli.expr import matrix_latex as L
+    from diffcli.expr import matrix_value as V
+    from diffcli.expr import symbolic as S
+
+    if order != 1:
+        return MatrixForm(reason="matrix forms are of first derivatives only")
+    if problem.tree is None:
+        return MatrixForm(reason="a --func function has no expression to write")
+    if not problem.numeric:
+        return MatrixForm(reason="symbolic sizes are not supported: give every value")
+    values = {**problem.constants, **problem.point}
+    shapes = {n: np.shape(v) for n, v in values.items()}
+    try:
+        f = MB.matrix_of(problem.tree, shapes, problem.text)
+        start = _seed(f, seed)
+        grads = MB.gradient(f, problem.wrt, start)
+        forms = {n: X.zeros_text(problem.shape_of(n)) for n in problem.wrt}
+        exprs = {n: g for n, g in grads.items() if g is not None}
+        forms |= {n: X.text(g) for n, g in exprs.items()}
+        latex = {n: "0" for n in problem.wrt} | {
+            n: L.latex(g) for n, g in exprs.items()
+        }
+        shown = {n: "0" for n in problem.wrt} | {
+            n: L.unicode(g) for n, g in exprs.items()
+        }
+        memo: dict = {}
+        env = {**values, "pi": np.pi, "e": np.e}
+        at = {
+            n: np.broadcast_to(
+                np.asarray(V.value(exprs[n], env, memo), dtype=np.float64),
+                problem.shape_of(n),
+            ).copy()
+            if n in exprs
+            else np.zeros(problem.shape_of(n))
+            for n in problem.wrt
+        }
+    except S.SymbolicTimeout:
+        raise  # derive says so
+    except X.NoMatrixForm as err:
+        return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
+    except RecursionError:
+        return MatrixForm(reason="no matrix form: the expression is nested too deeply")
+    except (DiffcliError, ArithmeticError, ValueError, TypeError, KeyError) as err:
+        return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
+    except Exception as err:  # a gap here must not cost the gradient: said
+        return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
+    return MatrixForm(forms, latex, shown, at)
+
+
+_NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
+
+
+def _said(reason: str) -> str:
+    """An op's name as the user wrote it: getitem is indexing."""
+    op, _, rest = reason.partition(" ")
+    return f"{_NAMES.get(op, op)} {rest}"
+
+
+def _seed(f: Any, seed: Any) -> Any:
+    from diffcli.expr import matrix_expr as X
+
+    if seed is None or isinstance(seed, str):
+        return None  # ones: 1, broadcast
+    seed = np.asarray(seed, dtype=np.float64)
+    if np.all(seed == 1):
+        return None
+    raise X.NoMatrixForm("a seed other than ones is not supported")
+
+
+def _flat(problem: Problem, mat: MatrixForm) -> np.ndarray:
+    return np.concatenate([np.ravel(mat.values[n]) for n in problem.wrt])
+
+
+def stand_in(sym: Any, mat: MatrixForm | None) -> Any:
+    """Where the per-component forms could not be had (over their size limit,
+    a constant too large for SymPy, out of time), the matrix form is the
+    symbolic witness; the reason they are missing stays in ``mat.note``."""
+    from diffcli.verify.closed_form import ClosedForm
+
+    if mat is None or mat.values is None or sym is None or sym.ok:
+        return sym
+    mat.note = (
+        f"per-component closed form skipped ({sym.reason}); "
+        "the matrix closed form stands in"
+    )
+    flat = np.concatenate([np.ravel(v) for v in mat.values.values()])
+    state = np.where(np.isfinite(flat), "finite", "unknown").astype(object)
+    return ClosedForm(  # the reason stays: no per-component forms (--expect)
+        True, sym.reason, gradient_at=mat.values, flat_at=flat, flat_state=state
+    )
+
+
+def check(
+    problem: Problem, verdict: Any, engine: Any, mat: MatrixForm | None, tol: Any
+) -> None:
+    """The matrix form beside the per-component forms, against the engine.
+
+    Where it stood in for them, the verdict already judged it.  Beside them, a
+    matrix form that disagrees is withheld with the reason (and a note): the
+    per-component forms and finite differences have judged the engine, and a
+    form that does not hold is never shown."""
+    if mat is None or mat.values is None or engine is None:
+        return
+    if mat.note:  # it stood in: judged as the closed form
+        verdict.notes.append(mat.note)
+        return
+    flat = _flat(problem, mat)
+    if flat.shape != engine.flat.shape:
+        return
+    usable = np.isfinite(flat) & np.isfinite(engine.flat)
+    # norm-wise: float64 rounding in a sum of products is relative to the
+    # largest entries, not to each one (the terms of A @ w - b may cancel)
+    scale = float(np.max(np.abs(flat[usable]), initial=0.0))
+    c = compare(engine.flat, flat, tol.sym_rtol, tol.sym_atol + tol.sym_rtol * scale)
+    off = c.off & usable
+    mat.agrees = not off.any()
+    if mat.agrees:
+        return
+    k = int(np.flatnonzero(off)[0])
+    mat.reason = (
+        f"no matrix form: the one found disagrees with the engine at "
+        f"{engine.labels[k]} (engine {engine.flat[k]:.15g}, matrix form "
+        f"{flat[k]:.15g}, {c.differ(k)}), so it is not shown"
+    )
+    mat.forms = mat.latex = mat.unicode = None
+    verdict.notes.append(mat.reason)
