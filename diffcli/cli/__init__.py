@@ -415,7 +415,8 @@ def _emit(
 
     multi = isinstance(result, MultiResult)
     if json_mode:
-        data = (jsonout.multi_json if multi else jsonout.grad_json)(result, latex)
+        json_of = jsonout.multi_json if multi else jsonout.grad_json
+        data = json_of(result, latex, full or all_forms)
         common.print_json(data)
     else:
         from diffcli.render import grad_views as render

@@ -13,7 +13,9 @@ from typing import Any
 
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
+from diffcli.engine.limits import over_budget
 from diffcli.render.text import expr_text
 
 SHOWN_FORMS = 3  # the shortest this many, by default
@@ -48,28 +50,39 @@ def _cut(text: str, full: bool) -> str:
 
 def forms_table(
     rows: list[tuple[str, Any]], latex: bool = False, full: bool = False
-) -> Table:
+) -> Table | Text:
     """One element per row; beyond MANY_FORMS only the shortest few, and a
-    line saying how many there are and how to see them all."""
+    line saying how many there are and how to see them all (only that line,
+    titled, when none is short enough to show)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("element", no_wrap=True)
     table.add_column("closed form", overflow="fold")
     if full or len(rows) <= MANY_FORMS:
-        for label, e in rows:
+        for k, (label, e) in enumerate(rows):
+            late = over_budget()  # writing out huge forms is bounded work too
+            if late:
+                table.add_row("...", f"{len(rows) - k} more not written: {late}")
+                break
             table.add_row(label, _cut(expr_text(e, latex), full))
         return table
     size = sizes([e for _, e in rows])
     shortest = sorted(range(len(rows)), key=lambda k: (size[k], k))[:SHOWN_FORMS]
     # a form of thousands of nodes is no use cut short, and slow to write out
     shortest = [k for k in shortest if size[k] <= SHOWN_NODES]
+    low, high = min(size), max(size)
+    spread = f"{low}" if low == high else f"{low} to {high}"
+    if not shortest:  # one line, not a table of nothing
+        return Text.assemble(
+            ("closed form", "bold"),
+            f"  {len(rows)} forms of {spread.replace(' to ', '-')} nodes: {HINT}",
+        )
     for k in sorted(shortest):
         label, e = rows[k]
         table.add_row(label, _cut(_quick_text(e, latex), False))
-    low, high = min(size), max(size)
-    spread = f"{low}" if low == high else f"{low} to {high}"
-    shown = f"the shortest {len(shortest)} shown" if shortest else "none shown"
     table.add_row(
-        "...", f"{len(rows)} closed forms of {spread} nodes each; {shown} ({HINT})"
+        "...",
+        f"{len(rows)} closed forms of {spread} nodes each; "
+        f"the shortest {len(shortest)} shown ({HINT})",
     )
     return table
 

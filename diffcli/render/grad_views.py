@@ -155,7 +155,7 @@ def _inline_forms(result: GradResult, latex: bool) -> dict[str, str] | None:
 
 def closed_form_table(
     result: GradResult, latex: bool = False, full: bool = False
-) -> Table | None:
+) -> Table | Text | None:
     """Long closed forms, one element per row, when they don't fit the table;
     many of them summarised (render/forms.py) unless ``full``."""
     if result.closed_form is None or _inline_forms(result, latex) is not None:
@@ -238,7 +238,9 @@ def grad_view(
     parts.append(gradient_table(result, latex, full))
     parts += matrix_view(result, latex)
     forms = closed_form_table(result, latex, full or all_forms)
-    if forms is not None:
+    if isinstance(forms, Text):  # a summary line, titled
+        parts += [Text(""), forms]
+    elif forms is not None:
         parts += [Text(""), Text("closed form", style="bold"), forms]
     higher = higher_table(result, latex)
     if higher is not None:

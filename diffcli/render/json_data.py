@@ -27,6 +27,8 @@ issue's contract.  ``--order 2`` adds ``"hessian": {name: {name: V}}`` (and
 "values": [[V]], "closed_form": [[S]] | null}``: outputs x variables.  With
 ``--direction`` both add ``"direction"`` (see direction_json).  ``grad`` adds
 ``"closed_form_matrix": {name: str} | null`` (matrix notation, matrix_views.py).
+Per-component closed forms over JSON_FORM_NODES in all are null unless asked
+for (``--closed-form``), with ``"closed_form_omitted": str`` saying so.
 Errors are ``{"error": str}``.
 """
 
@@ -182,18 +184,48 @@ def _closed_at(values: dict[str, np.ndarray] | None, latex: bool) -> dict | None
     }
 
 
-def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
-    """One expression's result under the contract above."""
+# Per-component closed forms of more nodes than this in all are left out of
+# --json unless asked for: an MLP's are megabytes, and writing them out takes
+# longer than the command's time budget.
+JSON_FORM_NODES = 20_000
+
+
+def _closed_unless_huge(
+    forms: dict[str, np.ndarray] | None, latex: bool, all_forms: bool
+) -> tuple[dict | None, str | None]:
+    """The closed forms, or None and why they were left out."""
+    if forms is None or all_forms:
+        return _closed(forms, latex), None
+    from diffcli.expr.sweep import tree_sizes
+
+    exprs = [e for f in forms.values() for e in np.ravel(f)]
+    total = sum(tree_sizes(exprs))
+    if total <= JSON_FORM_NODES:
+        return _closed(forms, latex), None
+    return None, (
+        f"{len(exprs)} closed forms of {total} nodes in all, left out; "
+        "include them with --closed-form or --full"
+    )
+
+
+def grad_json(
+    result: GradResult, latex: bool = False, all_forms: bool = False
+) -> dict[str, Any]:
+    """One expression's result under the contract above; ``all_forms``: the
+    closed forms however large (else ``closed_form_omitted`` says why not)."""
+    forms, omitted = _closed_unless_huge(result.closed_form, latex, all_forms)
     out: dict[str, Any] = {
         "expr": result.expr,
         "point": jsonable(result.point),
         "constants": jsonable(result.constants),
         "value": jsonable(result.value),
         "gradient": jsonable(result.gradient),
-        "closed_form": _closed(result.closed_form, latex),
+        "closed_form": forms,
         "closed_form_at_point": _closed_at(result.closed_form_at_point, latex),
         "check": verdict_json(result.check),
     }
+    if omitted:
+        out["closed_form_omitted"] = omitted
     out |= direction_json(result, latex)
     out |= expect_json(result.expectations)
     out |= matrix_json(result, latex)
@@ -209,10 +241,12 @@ def grad_json(result: GradResult, latex: bool = False) -> dict[str, Any]:
     return out
 
 
-def multi_json(result: MultiResult, latex: bool = False) -> dict[str, Any]:
+def multi_json(
+    result: MultiResult, latex: bool = False, all_forms: bool = False
+) -> dict[str, Any]:
     """Several outputs, and their gradients summed as ``autograd.grad`` sums them."""
     return {
-        "outputs": [grad_json(r, latex) for r in result.outputs],
+        "outputs": [grad_json(r, latex, all_forms) for r in result.outputs],
         "gradient": jsonable(result.gradient),
     }
 

@@ -12,6 +12,8 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+UNICODE_WIDTH = 80  # the Unicode rendering is shown only if a line holds it
+
 
 def _forms(result: Any, latex: bool) -> dict[str, str] | None:
     return result.closed_form_matrix_latex if latex else result.closed_form_matrix
@@ -45,8 +47,12 @@ def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
         table.add_row("closed form (matrix)", Text(result.matrix_reason, style="dim"))
     else:
         shown = result.closed_form_matrix_unicode or {}
-        for name, form in _forms(result, latex).items():
+        forms = _forms(result, latex)
+        label = max(len(f"closed form (matrix) d/d{n}") for n in forms) + 2
+        for name, form in forms.items():
             table.add_row(f"closed form (matrix) d/d{name}", form)
-            if not latex and shown.get(name, form) != form:  # (A + Aᵀ) x
-                table.add_row("", Text(shown[name], style="dim"))
+            pretty = shown.get(name, form)
+            # (A + Aᵀ) x under the pasteable form, where it fits on one line
+            if not latex and pretty != form and label + len(pretty) <= UNICODE_WIDTH:
+                table.add_row("", Text(pretty, style="dim"))
     return [Text(""), table]

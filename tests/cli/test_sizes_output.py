@@ -56,12 +56,13 @@ def test_the_mlp_gradient_fits_a_screen_and_is_checked_three_ways(mlp_text):
     assert "finite differences" in mlp_text
     # the 56 closed forms are counted, not printed (each is thousands of nodes)
     words = " ".join(mlp_text.split())  # table cells wrap
-    assert "56 closed forms of" in words
+    assert "closed form 56 forms of 3721-3881 nodes" in words
     assert "see all with --closed-form or --full" in words
 
 
 def test_gradient_rows_are_aligned_rows_not_one_number_per_line(mlp_text):
-    table = mlp_text[mlp_text.index("gradient\n") : mlp_text.index("closed form\n")]
+    start = mlp_text.index("gradient\n")
+    table = mlp_text[start : mlp_text.index("closed form", start)]
     rows = [line for line in table.splitlines() if NUMBER.search(line)]
     assert rows
     # W1's 8 columns fill lines of several numbers, as numpy wraps a row
@@ -117,3 +118,31 @@ def test_help_states_the_witness_budgets():
     assert f"closed form {tol.sym_max_elements} variable elements" in text
     assert f"{tol.sym_timeout:g} s of SymPy" in text
     assert f"finite differences {tol.fd_max_elements} variable elements" in text
+
+
+def test_json_leaves_out_huge_closed_forms_unless_asked(monkeypatch):
+    from diffcli.render import json_data
+
+    monkeypatch.setattr(json_data, "JSON_FORM_NODES", 20)
+    args = ("grad", "sum(sin(x)**3)", "--at", "x=[1, 2, 3]", "--json")
+    data = json.loads(invoke(*args).stdout)
+    assert data["closed_form"] is None
+    assert data["closed_form_omitted"] == (
+        "3 closed forms of 24 nodes in all, left out; "
+        "include them with --closed-form or --full"
+    )
+    assert len(data["gradient"]["x"]) == 3  # the numbers always
+    data = json.loads(invoke(*args, "--closed-form").stdout)
+    assert data["closed_form"]["x"][0] == "3*sin(x[0])**2*cos(x[0])"
+    assert "closed_form_omitted" not in data
+
+
+def test_writing_closed_forms_out_stops_at_the_time_budget(monkeypatch):
+    from diffcli.render import forms
+
+    calls = iter([None, "over the command's time budget of 10 s"])
+    monkeypatch.setattr(forms, "over_budget", lambda: next(calls))
+    out = human("grad", "sum(sin(x)**3)", "--at", "x=[1, 2, 3]", "--closed-form")
+    assert "3*sin(x[0])**2*cos(x[0])" in out
+    assert "2 more not written: over the command's time budget of 10 s" in out
+    assert "x[1]  " not in out
