@@ -115,6 +115,12 @@ def _square(name: str, shape: Any = ()):
     return rule
 
 
+def _norm(a: list[M], p: dict) -> M:
+    if p.get("p", 2) != 2 or p.get("dim") is not None:
+        raise NoMatrixForm("norm is supported as the 2-norm of all elements only")
+    return X.call("norm", a[0], ())
+
+
 def _pow(a: list[M], p: dict) -> M:
     if not X.is_num(a[1]):
         raise NoMatrixForm("** with a non-constant exponent is not supported")
@@ -139,6 +145,7 @@ _FORWARD: dict[str, Any] = {
     "softmax": _one_d("softmax"),
     "log_softmax": _one_d("log_softmax"),
     "logsumexp": _one_d("logsumexp"),
+    "norm": _norm,
     "dot": lambda a, p: X.matmul(a[0], a[1]),
     **{f: (lambda a, p, f=f: X.call(f, a[0])) for f in X.ELEMENTWISE},
 }
@@ -313,6 +320,8 @@ def _elementwise(op: str, u: M, y: M, g: M) -> M:
         return M("relu_grad", (u, g), u.shape)  # where() broadcasts g
     if op == "logsumexp":
         return X.mul(g, X.call("softmax", u))
+    if op == "norm":  # u / norm(u), as PyTorch's (nan at 0 there too: 0/0)
+        return X.div(X.mul(g, u), y)
     g = _full(g, u.shape)
     if op == "log_softmax":
         return X.add(g, X.neg(X.mul(X.call("softmax", u), X.reduce("sum", g))))

@@ -48,6 +48,7 @@ LATEX = Style(
         "trace": r"\operatorname{tr}",
         "logdet": r"\log\det",
         "sigmoid": r"\sigma",
+        "norm": r"\operatorname{norm}",
     },
     other=r"\operatorname{{{}}}",
     odot=r"\odot",

@@ -76,6 +76,7 @@ _FUNCTIONS = {
     "det": np.linalg.det,
     "inv": np.linalg.inv,
     "logdet": lambda X: np.log(np.linalg.det(X)),
+    "norm": lambda u: np.sqrt(np.sum(u * u)),
     "softmax": _softmax,
     "log_softmax": lambda u: u - _logsumexp(u),
     "logsumexp": _logsumexp,

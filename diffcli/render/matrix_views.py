@@ -42,7 +42,7 @@ def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
         return []
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")  # LaTeX has few spaces to wrap at
     if result.closed_form_matrix is None:
         table.add_row("closed form (matrix)", Text(result.matrix_reason, style="dim"))
     else:

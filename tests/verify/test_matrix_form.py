@@ -294,3 +294,34 @@ def test_a_matrix_form_that_takes_too_long_is_a_stated_reason(monkeypatch):
     assert r.closed_form_matrix is None
     assert r.matrix_reason == "no matrix form: it took longer than 0.2 s"
     assert r.check.status == "ok"
+
+
+def test_euclidean_norm_of_a_residual():
+    r_ = A @ w - b
+    check(
+        "norm(A @ w - b)",
+        {"w": w},
+        {"A": A, "b": b},
+        {"w": "A.T @ ((A @ w - b) / norm(A @ w - b))"},
+        {"w": A.T @ r_ / np.linalg.norm(r_)},
+    )
+
+
+def test_norm_of_squares_as_seed_000_derives_it():
+    # d/dx sqrt(sum x**4) = 2 x**3 / norm(x**2)
+    q = np.array([1.0, 2.0])
+    check(
+        "norm(x**2)",
+        {"x": q},
+        {},
+        {"x": "2 * x**2 / norm(x**2) * x"},
+        {"x": 2 * q**3 / np.linalg.norm(q**2)},
+    )
+
+
+def test_other_norms_have_no_matrix_form_and_say_why():
+    r = grad("norm(x, p=1)", at={"x": x})
+    assert r.closed_form_matrix is None
+    assert r.matrix_reason == (
+        "no matrix form: norm is supported as the 2-norm of all elements only"
+    )
