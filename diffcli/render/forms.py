@@ -49,11 +49,14 @@ def _cut(text: str, full: bool) -> str:
 
 
 def forms_table(
-    rows: list[tuple[str, Any]], latex: bool = False, full: bool = False
+    rows: list[tuple[str, Any]],
+    latex: bool = False,
+    full: bool = False,
+    shown: int = SHOWN_FORMS,
 ) -> Table | Text:
     """One element per row; beyond MANY_FORMS only the shortest few, and a
     line saying how many there are and how to see them all (only that line,
-    titled, when none is short enough to show)."""
+    titled, when none is short enough to show or ``shown`` is 0)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("element", no_wrap=True)
     table.add_column("closed form", overflow="fold")
@@ -66,7 +69,7 @@ def forms_table(
             table.add_row(label, _cut(expr_text(e, latex), full))
         return table
     size = sizes([e for _, e in rows])
-    shortest = sorted(range(len(rows)), key=lambda k: (size[k], k))[:SHOWN_FORMS]
+    shortest = sorted(range(len(rows)), key=lambda k: (size[k], k))[:shown]
     # a form of thousands of nodes is no use cut short, and slow to write out
     shortest = [k for k in shortest if size[k] <= SHOWN_NODES]
     low, high = min(size), max(size)

@@ -21,7 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from diffcli.render.expect_views import expect_view
-from diffcli.render.forms import MANY_FORMS, all_short, forms_table
+from diffcli.render.forms import MANY_FORMS, SHOWN_FORMS, all_short, forms_table
 from diffcli.render.matrix_views import matrix_view
 from diffcli.render.text import (
     CELL_WIDTH,
@@ -169,7 +169,10 @@ def closed_form_table(
             strict=True,
         )
     ]
-    return forms_table(rows, latex, full)
+    # beside a matrix form, a few entries of the per-component ones add
+    # nothing but their printing time
+    shown = 0 if result.closed_form_matrix is not None else SHOWN_FORMS
+    return forms_table(rows, latex, full, shown)
 
 
 def _d(order: int, names: list[str]) -> str:

@@ -82,15 +82,24 @@ def test_a_large_constant_is_elided_in_the_middle_and_whole_with_full():
     assert len(NUMBER.findall(head)) >= 300 + 30 + 10
 
 
-def test_many_closed_forms_are_summarised_and_all_shown_on_request():
+def test_beside_a_matrix_form_many_closed_forms_are_one_line():
     text = human(*LSQ)
+    assert "closed form (matrix) d/dw  2 * A.T @ (A @ w - b)" in text
+    words = " ".join(text.split())
+    assert "closed form 10 forms of 1111 nodes: see all with --closed-form" in words
+    assert not re.findall(r"^w\[\d\]", text, re.M)
+
+
+def test_many_closed_forms_are_summarised_and_all_shown_on_request():
+    no_matrix_form = (LSQ[0], "sum((A@w[:]-b)**2)", *LSQ[2:])  # indexing
+    text = human(*no_matrix_form)
     forms = text[text.index("closed form\n") :]
     words = " ".join(forms.split())  # table cells wrap
     assert "10 closed forms of" in words
     assert "the shortest 3 shown (see all with --closed-form or --full)" in words
     assert len(re.findall(r"^w\[\d\]", forms, re.M)) == 3
     for flag in ("--closed-form", "--full"):
-        every = human(*LSQ, flag)
+        every = human(*no_matrix_form, flag)
         every = every[every.index("closed form\n") :]
         assert len(re.findall(r"^w\[\d\]", every, re.M)) == 10, every
         assert "shown" not in every
