@@ -306,7 +306,8 @@ def _at_point(
             )
     exact_at = _exact_budget(point)
     result.rounding = np.zeros(floats.shape)
-    for k in np.flatnonzero(suspect)[:EXACT_MAX]:
+    checked = np.flatnonzero(suspect)[:EXACT_MAX]
+    for k in checked:
         exact = exact_at(forms[k])
         if exact is not None:
             real = _real(exact)
@@ -314,6 +315,10 @@ def _at_point(
             result.flat_state[k] = "finite" if np.isfinite(real) else "undefined"
             if np.isfinite(real) and np.isfinite(floats[k]):
                 result.rounding[k] = abs(floats[k] - real)
+    variables = {s for n in names for s in symbols[n].ravel()}
+    spread = _spread_near(point, variables, [forms[k] for k in checked])
+    if spread is not None:
+        result.rounding[checked] = np.maximum(result.rounding[checked], spread)
     if _needs_value_state(engine):
         _value_state(S, problem, result, engine.value, exact_at)
 
@@ -466,6 +471,51 @@ def _exactly_where_overflowed(flat, exprs, args, values) -> None:
     for k in bad:
         with contextlib.suppress(TypeError, ValueError):  # complex, undefined
             flat[k] = float(sp.sympify(exprs[k]).xreplace(point).evalf(30))
+
+
+ALONE = 16  # up to this many variable elements are nudged one at a time
+
+
+def _spread_near(point: dict, variables: set, forms: list) -> np.ndarray | None:
+    """How much each form changes when a variable moves by float64's rounding
+    of a value of its size (at least 1): the engine computes with intermediates
+    rounded so (cos(atan2(2, 0)) is 6e-17, not 0), which a steep derivative
+    turns into an error the exact closed form does not see.  One variable at a
+    time (moving another may leave a domain: (-y)**y), or all together over
+    ALONE of them; points where a form is not finite do not count, and neither
+    does a change that does not grow with the step (a jump, not a slope)."""
+    from diffcli.expr import symbolic as S
+
+    if not forms:
+        return None
+    args, values = list(point), np.array(list(point.values()), dtype=np.float64)
+    moved = np.flatnonzero([a in variables for a in args])
+    step = np.zeros(len(values))
+    step[moved] = np.finfo(np.float64).eps * np.maximum(np.abs(values[moved]), 1.0)
+    if len(moved) <= ALONE:
+        nudges = [np.where(np.arange(len(values)) == i, step, 0.0) for i in moved]
+    else:
+        nudges = [step]
+    moves = [sign * d for d in nudges for sign in (-1, 1)]
+    try:
+        fn = S.evaluator(args, forms)
+        with np.errstate(all="ignore"):
+            here = np.array(fn(*values), dtype=complex)
+            one, four = (
+                np.max([_moved_by(fn, values + k * d, here) for d in moves], axis=0)
+                for k in (1, 4)
+            )
+    except Exception:  # a form numpy cannot evaluate: no estimate
+        return None
+    # a slope grows with the step; a jump (a kink, a branch) does not, and is
+    # no rounding: it gets no allowance
+    return np.where(four >= 2 * one, one, 0.0)
+
+
+def _moved_by(fn: Any, values: np.ndarray, here: np.ndarray) -> np.ndarray:
+    """|fn(values) - here|, 0 where either is not finite (outside a domain)."""
+    change = np.abs(np.array(fn(*values), dtype=complex) - here)
+    return np.where(np.isfinite(change), change, 0.0)
 
 
 def _offsets(groups: list[np.ndarray]):

@@ -163,9 +163,9 @@ def judge(
             if spoiled.any():
                 notes.append(
                     f"{NF.listed(labels, spoiled)}: the derivative is ill-conditioned "
-                    "here (the closed form itself loses up to "
-                    f"{np.max(sym.rounding[spoiled]):.3g} in float64); the engine is "
-                    "within that of its exact value"
+                    "here (float64's rounding of it or of the point moves the "
+                    f"closed form by up to {np.max(sym.rounding[spoiled]):.3g}); the "
+                    "engine is within that of its exact value"
                 )
         for k in np.flatnonzero(off & kinks):
             notes.append(
