@@ -135,11 +135,19 @@ def exact_value(
     try:
         with time_limit(seconds, _ExactBudget), np.errstate(all="ignore"):
             value = evaluate(tree, backend)
-            numbers = [
-                complex(sympy().sympify(e).evalf(EXACT_DIGITS)) for e in value.flat
-            ]
+            exact = [sympy().sympify(e).evalf(EXACT_DIGITS) for e in value.flat]
+            numbers = [complex(e) for e in exact]
+            finite = [bool(e.is_finite) for e in exact]
     except (DiffcliError, ArithmeticError, TypeError, ValueError, RecursionError):
         # after a step left the reals, SymPy may fail on it (Max(1, I)): that
         # step already answered; otherwise nothing is known
         return (np.array(complex(np.nan)), False) if not backend.real else None
+    # beyond float64's range (1e400) a number is finite, though complex() of it
+    # is inf: as the largest float it stays finite for the callers, who tell an
+    # overflow (finite exactly) from a value that is not a number at all
+    big = np.finfo(np.float64).max
+    numbers = [
+        n if np.isfinite(n) or not f else complex(np.copysign(big, n.real))
+        for n, f in zip(numbers, finite, strict=True)
+    ]
     return np.array(numbers).reshape(np.shape(value)), backend.real

@@ -39,8 +39,10 @@ def value_verdict(verdict: Any, engine: Any, sym: Any) -> Any:
         exact = sym.value_exact.ravel()
         k = int(np.flatnonzero(~np.isfinite(value.ravel()))[0])
         verdict.status = "overflow"
+        huge = abs(exact[k]) >= np.finfo(np.float64).max  # exact.exact_value
+        said = "beyond float64's range" if huge else f"{exact[k]:.6g}"
         verdict.reason = (
-            f"overflow in the engine: the value is {exact[k]:.6g} exactly, but "
+            f"overflow in the engine: the value is {said} exactly, but "
             f"{shown} in float64 (and so its derivative)"
         )
     elif state == "undefined":

@@ -367,3 +367,18 @@ def test_float_rounding_of_an_exact_zero_is_not_a_mismatch():
     assert r.check.status != "mismatch", r.check.reason
     assert any("x: the derivative is ill-conditioned" in n for n in r.check.notes)
     assert abs(r.gradient["x"]) < 1e-10
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("x**2", {"x": 1e200}),
+        ("exp(x)", {"x": 1000.0}),
+        ("x*y", {"x": 1e200, "y": 1e200}),
+    ],
+)
+def test_a_value_beyond_float64s_range_is_an_overflow_not_undefined(text, at):
+    # exactly 1e400 is a finite number: the engine overflowed (review finding)
+    r = C.grad(text, at=at)
+    assert r.check.status == "overflow"
+    assert "the value is beyond float64's range exactly" in r.check.reason
