@@ -138,7 +138,11 @@ def grad(
         points = common.parse_assignments(at)
         lets = common.parse_assignments(let)
         names = common.parse_names(wrt) if wrt else None
-        if expect and (func is not None or len(exprs) != 1):
+        if expect and func is not None:
+            raise common.UsageError(
+                "--expect checks a formula's derivative: give EXPR, not --func"
+            )
+        if expect and len(exprs) != 1:
             raise common.UsageError("--expect needs a single EXPR")
         if expect and no_check:
             raise common.UsageError("--expect needs SymPy, which --no-check turns off")

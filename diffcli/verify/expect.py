@@ -9,6 +9,7 @@ be compared anywhere is ``undecided`` with the reason; never a silent pass.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from diffcli.errors import ExprError
 from diffcli.expr import parser as P
 
 SAMPLES = 20  # random points tried when no proof is found
+DECIDE_SECONDS = 8.0  # for one formula, proof and points together
 PROOF_SECONDS = 2.0  # for SymPy's simplification of all differences together
 RTOL, ATOL = 1e-7, 1e-10  # two float64 evaluations of equal formulas agree so
 SHOWN = 4  # coordinates of a refuting point named in its description
@@ -151,8 +153,33 @@ def check_all(
         true = np.asarray(exact[e.name], dtype=object)
         if e.index is not None:
             true = np.asarray(true[e.index], dtype=object)
-        out.append(_decide(e, c.formula, true, problem, function))
+        decide = functools.partial(_decide, e, c.formula, true, problem, function)
+        out.append(_within_budget(e, decide))
     return out
+
+
+def _within_budget(e: Expectation, decide: Any) -> ExpectCheck:
+    """``decide()`` under DECIDE_SECONDS and what is left of the command's
+    time budget; over it, undecided with the reason."""
+    from diffcli.engine.limits import time_left
+    from diffcli.expr import symbolic as S
+
+    seconds = time_left(DECIDE_SECONDS)
+    late = ExpectCheck(e.target, e.formula, "undecided")
+    if seconds is not None and seconds <= 0:
+        late.reason = "not tried: the command's time budget is spent"
+        return late
+    try:
+        with S.time_limit(seconds, _OutOfTime):
+            return decide()
+    except _OutOfTime:
+        late.reason = f"no decision within {seconds:.3g} s"
+        return late
+
+
+class _OutOfTime(BaseException):
+    """The budget of one decision: a BaseException, so that the handlers
+    inside (a SymPy failure at one point) cannot take it for theirs."""
 
 
 def _formula(e: Expectation, problem: Any) -> np.ndarray:
@@ -184,8 +211,14 @@ def _formula(e: Expectation, problem: Any) -> np.ndarray:
             )
     symbols = {n: S.symbols_for(n, problem.shape_of(n)) for n in problem.wrt}
     constants = {n: S.obj(v) for n, v in problem.fixed.items()}
-    value, _ = S.evaluate_symbolic(tree, {**constants, **symbols}, e.formula)
-    return np.asarray(value, dtype=object)
+    value, frozen = S.evaluate_symbolic(tree, {**constants, **symbols}, e.formula)
+    value = np.asarray(value, dtype=object)
+    if frozen:  # detach() in a formula is the value itself
+        thaw = np.vectorize(
+            lambda v: S.sympy().sympify(v).xreplace(frozen), otypes=[object]
+        )
+        value = thaw(value)
+    return value
 
 
 def _decide(
@@ -225,21 +258,39 @@ def _decide(
         if not (np.isfinite(values).all() and not values.imag.any()):
             continue  # outside the domain of the function or of a derivative
         close = np.abs(a - b) <= ATOL + RTOL * np.maximum(np.abs(a), np.abs(b))
+        counts = True  # the point shows agreement only if every entry does
         for k in np.flatnonzero(~close):
+            if _jumps(fn, p, len(entries) + k):
+                counts = False  # a kink: no derivative to compare with here
+                continue
             exact = _exact_difference(mine[k], theirs[k], symbols, p)
-            if exact is not None:
+            if exact == UNKNOWN:
+                counts = False
+            elif exact is not None:
                 check.status = "refuted"
                 check.entry = _entry_name(e, entries[k])
                 check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
                 check.expected, check.actual = exact
                 return check
-        check.points += 1
+        check.points += counts
         if check.points == SAMPLES:
             break
     if check.points == 0:
         check.status = "undecided"
-        check.reason = "no point tried is in the domain of both"
+        check.reason = "no point tried where both are defined could be compared"
     return check
+
+
+def _jumps(fn: Any, p: list[float], k: int) -> bool:
+    """Whether output ``k`` of ``fn`` differs on the two sides of ``p`` (a
+    kink of the function: relu's derivative at 0), rather than varying."""
+    at = np.asarray(p, dtype=np.float64)
+    d = 1e-7 * np.maximum(np.abs(at), 1.0)
+    with np.errstate(all="ignore"):
+        left, right = (
+            np.array(fn(*(at + s * d)), dtype=complex).ravel()[k] for s in (-1, 1)
+        )
+    return not np.isclose(left, right, rtol=1e-4, atol=1e-8)
 
 
 def _proved(diffs: list[Any]) -> bool:
@@ -256,11 +307,15 @@ def _proved(diffs: list[Any]) -> bool:
         return False
 
 
+UNKNOWN = "unknown"  # _exact_difference could not tell
+
+
 def _exact_difference(
     mine: Any, theirs: Any, symbols: list[Any], p: list[float]
-) -> tuple[float, float] | None:
-    """Both values at ``p`` to 30 digits, if they really differ there: float64
-    cancellation in one of the forms must not refute a right formula."""
+) -> tuple[float, float] | str | None:
+    """Both values at ``p`` to 30 digits if they really differ there, None if
+    they do not (float64 cancellation must not refute a right formula), or
+    UNKNOWN if SymPy cannot tell in time (the point then does not count)."""
     from diffcli.expr import symbolic as S
 
     sp = S.sympy()
@@ -270,10 +325,26 @@ def _exact_difference(
             a = complex(mine.evalf(30, subs=subs))
             b = complex(theirs.evalf(30, subs=subs))
     except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
-        return None
-    if abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300) or a.imag or b.imag:
+        return UNKNOWN
+    if a.imag or b.imag:
+        return UNKNOWN
+    if abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300):
         return None
     return a.real, b.real
+
+
+def _exact_at(form: Any, symbols: list[Any], at: list) -> float | None:
+    """``form`` at the point to 30 digits (None if it cannot be had)."""
+    from diffcli.expr import symbolic as S
+
+    sp = S.sympy()
+    try:
+        subs = {s: sp.Float(v, 30) for s, v in zip(symbols, at, strict=True)}
+        with S.time_limit(PROOF_SECONDS):
+            value = complex(sp.sympify(form).evalf(30, subs=subs))
+    except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
+        return None
+    return value.real if not value.imag else None
 
 
 def _point_values(problem: Any, symbols: list[Any]) -> list[float | None]:
@@ -333,6 +404,11 @@ def _at_point_only(
             engine.shape,
         )
     close = np.isclose(mine, engine, rtol=1e-6, atol=1e-9)
+    forms = np.broadcast_to(formula, engine.shape)
+    for k in map(tuple, np.argwhere(~close)):  # float64 cancellation in the formula?
+        value = _exact_at(forms[k], symbols, at)
+        if value is not None and np.isclose(value, engine[k], rtol=1e-6, atol=1e-9):
+            close[k] = True
     if close.all():
         check.status, check.points = "agrees", 1
         check.reason = f"at the point only, against the engine: {reason}"

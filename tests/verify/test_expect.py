@@ -1,6 +1,7 @@
 """--expect: the user's own derivative, proved, refuted with a point, or agreeing."""
 
 import json
+import time
 
 import pytest
 
@@ -127,3 +128,32 @@ def test_batch_closed_form_expectations(tmp_path):
     want = "closed_form refuted: x at x=2: the derivative is 12, your formula 6"
     assert want in wrong.message
     assert bad.status == "error" and "table of formulas" in bad.message
+
+
+def test_detach_in_a_formula_is_its_value():  # review finding
+    (c,) = checks("sum(x**2)", ["x=detach(2*x)"], at={"x": [1, 2]})
+    assert c.status == "proved"
+
+
+def test_the_users_point_at_a_kink_does_not_refute():  # review finding
+    (c,) = checks("relu(x)", ["x=(sign(x)+1)/2"], at={"x": 0.0})
+    assert c.status == "agrees" and c.points == 20
+    (c,) = checks("relu(x)", ["x=1"], at={"x": 0.0})
+    assert c.status == "refuted" and c.at["x"] < 0  # wrong for x < 0 all the same
+
+
+def test_at_the_point_only_cancellation_in_the_formula_does_not_refute():
+    # over 512 elements only the engine at the point compares; the formula's
+    # float64 value loses everything to cancellation, its exact value is 3
+    right = "x=3*x**2 + (x+1e8)**2 - x**2 - 2e8*x - 1e16"
+    (c,) = checks("sum(x**3)", [right], at={"x": [1.0] * 600})
+    assert c.status == "agrees"
+
+
+def test_a_decision_stops_at_its_time_budget_undecided(monkeypatch):
+    from diffcli.verify import expect
+
+    monkeypatch.setattr(expect, "DECIDE_SECONDS", 1e-3)
+    monkeypatch.setattr(expect, "_proved", lambda diffs: time.sleep(1) or False)
+    (c,) = checks("x**2", ["x=2*x"], at={"x": 1.0})
+    assert c.status == "undecided" and c.reason.startswith("no decision within")
