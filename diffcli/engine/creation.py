@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.engine import limits
 from diffcli.engine.dtypes import (
     bool_,
     check_device,
@@ -75,8 +76,11 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     )
 
 
-def _shape(size: tuple, keyword: Any = None) -> tuple[int, ...]:
-    return tuple(int(n) for n in shape_arg(size if keyword is None else (keyword,)))
+def _shape(size: tuple, keyword: Any = None, what: str = "tensor") -> tuple[int, ...]:
+    """The shape asked for, within the command line's limits (engine/limits)."""
+    shape = tuple(int(n) for n in shape_arg(size if keyword is None else (keyword,)))
+    limits.check_new(what, shape)
+    return shape
 
 
 def _make(array: np.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
@@ -89,7 +93,9 @@ def zeros(
     *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     return _make(
-        np.zeros(_shape(size), dtype=dtype or default_float()), requires_grad, device
+        np.zeros(_shape(size, what="zeros"), dtype=dtype or default_float()),
+        requires_grad,
+        device,
     )
 
 
@@ -97,7 +103,9 @@ def ones(
     *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     return _make(
-        np.ones(_shape(size), dtype=dtype or default_float()), requires_grad, device
+        np.ones(_shape(size, what="ones"), dtype=dtype or default_float()),
+        requires_grad,
+        device,
     )
 
 
@@ -108,7 +116,9 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    array = np.full(_shape((size,)), fill_value, dtype=dtype or _kind_of(fill_value))
+    array = np.full(
+        _shape((size,), what="full"), fill_value, dtype=dtype or _kind_of(fill_value)
+    )
     return _make(array, requires_grad, device)
 
 
@@ -126,6 +136,7 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    limits.check_new("eye", (n, n if m is None else m))
     return _make(np.eye(n, m, dtype=dtype or default_float()), requires_grad, device)
 
 
@@ -189,7 +200,7 @@ def randn(
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples (``size=()`` gives a 0-d tensor)."""
-    values = _rng.standard_normal(_shape(sizes, size))
+    values = _rng.standard_normal(_shape(sizes, size, "randn"))
     return _make(values.astype(dtype or default_float()), requires_grad, device)
 
 
@@ -200,7 +211,7 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    values = _rng.random(_shape(sizes, size))
+    values = _rng.random(_shape(sizes, size, "rand"))
     return _make(values.astype(dtype or default_float()), requires_grad, device)
 
 

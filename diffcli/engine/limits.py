@@ -134,6 +134,17 @@ def result_size(prim: Any, inputs: tuple, params: dict) -> int | None:
     return max((_size(s) for s in shapes), default=1)
 
 
+def check_new(what: str, shape: tuple[int, ...]) -> None:
+    """Refuse a new array (ones(20000, 20000) in --func code) over the limit
+    per result, as an operation's result would be."""
+    size = _size(shape)
+    if ACTIVE.per_result is not None and size > ACTIVE.per_result:
+        raise SizeError(
+            f"{what}() of shape {tuple(shape)} would make {size} elements "
+            f"(limit {ACTIVE.per_result} per result)"
+        )
+
+
 def check(prim: Any, inputs: tuple, params: dict) -> None:
     """Refuse ``prim`` on ``inputs`` if its result is over the limits."""
     size = result_size(prim, inputs, params)

@@ -135,6 +135,25 @@ def test_whatever_the_users_code_does_is_one_clear_error(source, tmp_path):
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "make", ["ones(20000, 20000)", "randn(20000, 20000)", "eye(20000)"]
+)
+def test_funcs_own_arrays_are_limited_as_an_expressions(make, tmp_path):
+    # review finding: dc.ones(20000, 20000) in --func code took 6.3 GB
+    path = tmp_path / "big.py"
+    path.write_text(
+        f"import diffcli as dc\ndef f(x):\n    return dc.sum(dc.{make}) * x\n"
+    )
+    err = refused("grad", "--func", f"{path}:f", "--at", "x=1")
+    assert "would make 400000000 elements (limit 10000000 per result)" in err
+
+
+def test_the_python_api_itself_is_not_limited():
+    import diffcli as dc
+
+    assert dc.ones(3000, 4000).shape == (3000, 4000)  # 12M: over the CLI's limit
+
+
 # --- one time budget per command ------------------------------------------------
 
 
