@@ -208,6 +208,9 @@ RETRY_SECONDS = 0.05
 # Frames the deadline never interrupts: a finalizer's exception is dropped by
 # Python, and a context manager cut short leaves its state half set or undone.
 _UNINTERRUPTIBLE = frozenset({"__del__", "__enter__", "__exit__"})
+# weakref callbacks (finalize(), a WeakSet's _remove): Python ignores what
+# they raise, with an "Exception ignored" report
+WEAKREF_MODULES = frozenset({"weakref", "_weakrefset"})
 
 
 def time_limit(
@@ -273,7 +276,7 @@ class _Deadline:
             if (
                 code.co_name in _UNINTERRUPTIBLE
                 or code in callbacks
-                or frame.f_globals.get("__name__") == "weakref"  # finalize()
+                or frame.f_globals.get("__name__") in WEAKREF_MODULES
             ):
                 return False
             frame = frame.f_back

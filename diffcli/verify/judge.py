@@ -101,6 +101,7 @@ def judge(
         return NF.value_verdict(verdict, engine, sym)
     bad = np.zeros(e.shape, dtype=bool)
     kinks = np.zeros(e.shape, dtype=bool)
+    sym_agrees = np.zeros(e.shape, dtype=bool)
     fd_bad, fd_c = bad, None
     witnesses = 0
     if fd is not None and fd.ok:
@@ -214,9 +215,22 @@ def judge(
             )
             verdict.reason = said
         bad |= off & ~kinks
+        sym_agrees = votes & ~off
         witnesses += bool(votes.any() or (state == "undefined").any())
     elif sym is not None:
         notes.append(f"closed form skipped: {sym.reason}")
+    overruled = fd_bad & sym_agrees
+    if overruled.any():  # the exact witness agrees: differences fail here
+        fd_bad = fd_bad & ~overruled
+        verdict.fd_max_abs_err = fd_c.max_err(where=fd_votes & ~overruled)
+        verdict.fd_max_rel_err = fd_c.max_err(True, fd_votes & ~overruled)
+        where = ", ".join(labels[k] for k in np.flatnonzero(overruled)[:3])
+        more = " ..." if overruled.sum() > 3 else ""
+        notes.append(
+            f"finite differences disagree at {where}{more}, where the closed form, "
+            "derived independently, agrees with the engine: differences are "
+            "unreliable here (strong curvature or ill-conditioning) and do not vote"
+        )
     if fd_bad.any():  # before the closed form's reason, if both disagree
         k = int(np.flatnonzero(fd_bad)[0])
         said = (

@@ -382,3 +382,17 @@ def test_a_value_beyond_float64s_range_is_an_overflow_not_undefined(text, at):
     r = C.grad(text, at=at)
     assert r.check.status == "overflow"
     assert "the value is beyond float64's range exactly" in r.check.reason
+
+
+def test_finite_differences_do_not_outvote_an_agreeing_closed_form():
+    # review finding: 4 blocks of the 6x6 Hilbert matrix (condition ~1.5e7);
+    # the engine and the matrix closed form agree, differences do not
+    h = [[1 / (i + j + 1) for j in range(6)] for i in range(6)]
+    X = np.kron(np.eye(4), h)
+    r = C.grad("a @ inv(X) @ a", at={"X": X}, let={"a": np.ones(24)})
+    assert r.check.status == "ok", r.check.reason
+    assert any("derived independently, agrees" in n for n in r.check.notes)
+    Xi = np.linalg.inv(X)
+    np.testing.assert_allclose(
+        r.gradient["X"], -np.outer(Xi.T @ np.ones(24), Xi @ np.ones(24)), rtol=1e-6
+    )
