@@ -219,7 +219,14 @@ def judge(
         witnesses += bool(votes.any() or (state == "undefined").any())
     elif sym is not None:
         notes.append(f"closed form skipped: {sym.reason}")
-    overruled = fd_bad & sym_agrees
+    # Where differences already fail here (no two steps agree, or one-sided
+    # slopes part somewhere: an ill-conditioned point), they do not outvote a
+    # closed form that agrees; elsewhere they still catch a forward and its
+    # twin that disagree.
+    troubled = kinks.any() or (
+        fd is not None and fd.unreliable is not None and fd.unreliable.any()
+    )
+    overruled = fd_bad & sym_agrees if troubled else np.zeros_like(fd_bad)
     if overruled.any():  # the exact witness agrees: differences fail here
         fd_bad = fd_bad & ~overruled
         verdict.fd_max_abs_err = fd_c.max_err(where=fd_votes & ~overruled)
