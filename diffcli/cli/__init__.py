@@ -13,7 +13,7 @@ when used, so ``--help`` stays light) or with ``main.add_command``::
 
     import click
     from diffcli.cli import common as common
-    from diffcli.cli import check_options, output_options, point_options, run
+    from diffcli.cli.options import check_options, output_options, point_options, run
 
     @click.command(help="...")
     @click.argument("expr")
@@ -46,21 +46,8 @@ from diffcli.cli.options import (
     run,
     show,
     tolerances,
-    view_options,
 )
 from diffcli.cli.parsing import ExprCommand
-
-# what commands in other modules of this package take from here
-__all__ = [
-    "check_options",
-    "main",
-    "output_options",
-    "point_options",
-    "run",
-    "show",
-    "tolerances",
-    "view_options",
-]
 
 # name -> "module:attribute" of commands defined elsewhere, imported on use.
 LAZY_COMMANDS: dict[str, str] = {

@@ -29,7 +29,7 @@ import click
 
 from diffcli.batch.cases import DEFAULT_TIMEOUT
 from diffcli.cli import common as common
-from diffcli.cli import run
+from diffcli.cli.options import run
 
 EXIT_SIGNAL = 128  # plus the signal's number: 130 for Ctrl-C, 143 for SIGTERM
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from diffcli.cli import common, output_options, run
+from diffcli.cli import common
+from diffcli.cli.options import output_options, run
 
 HELP = """The functions diffcli knows: how to call each, what it is, its
 derivative (from SymPy), PyTorch's grad_fn name and its choice at kinks.

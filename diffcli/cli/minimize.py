@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from diffcli.cli import common as common
-from diffcli.cli import output_options, point_options, run
+from diffcli.cli.options import output_options, point_options, run
 from diffcli.cli.parsing import ExprCommand, finite
 
 # The core's names (diffcli.minimize.descent.OPTIMIZERS, checked equal by a test); not
