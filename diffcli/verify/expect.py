@@ -19,6 +19,7 @@ import numpy as np
 
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
+from diffcli.verify.witnesses import element_label, element_labels
 
 SAMPLES = 20  # random points tried when no proof is found
 DECIDE_SECONDS = 8.0  # for one formula, proof and points together
@@ -40,9 +41,7 @@ class Expectation:
 
     @property
     def target(self) -> str:
-        if self.index is None:
-            return self.name
-        return f"{self.name}[{', '.join(map(str, self.index))}]"
+        return element_label(self.name, self.index or ())
 
 
 @dataclass
@@ -316,21 +315,12 @@ def _exact_difference(
     """Both values at ``p`` to 30 digits if they really differ there, None if
     they do not (float64 cancellation must not refute a right formula), or
     UNKNOWN if SymPy cannot tell in time (the point then does not count)."""
-    from diffcli.expr import symbolic as S
-
-    sp = S.sympy()
-    subs = {s: sp.Float(v, 30) for s, v in zip(symbols, p, strict=True)}
-    try:
-        with S.time_limit(PROOF_SECONDS):
-            a = complex(mine.evalf(30, subs=subs))
-            b = complex(theirs.evalf(30, subs=subs))
-    except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
-        return UNKNOWN
-    if a.imag or b.imag:
+    a, b = _exact_at(mine, symbols, p), _exact_at(theirs, symbols, p)
+    if a is None or b is None:
         return UNKNOWN
     if abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300):
         return None
-    return a.real, b.real
+    return a, b
 
 
 def _exact_at(form: Any, symbols: list[Any], at: list) -> float | None:
@@ -352,9 +342,7 @@ def _point_values(problem: Any, symbols: list[Any]) -> list[float | None]:
     at: dict[str, float] = {}
     for name, value in problem.point.items():
         arr = np.asarray(value, dtype=np.float64)
-        for i in np.ndindex(arr.shape):
-            label = name if not i else f"{name}[{', '.join(map(str, i))}]"
-            at[label] = float(arr[i])
+        at |= zip(element_labels(name, arr.shape), map(float, arr.ravel()), strict=True)
     return [at.get(s.name) for s in symbols]
 
 
@@ -369,9 +357,7 @@ def _random_point(rng: np.random.Generator, at: list, k: int) -> list[float]:
 
 
 def _entry_name(e: Expectation, entry: tuple) -> str:
-    if e.index is not None or not entry:
-        return e.target
-    return f"{e.name}[{', '.join(map(str, entry))}]"
+    return e.target if e.index is not None else element_label(e.name, entry)
 
 
 def _at_point_only(

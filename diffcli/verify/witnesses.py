@@ -216,10 +216,13 @@ class Labels(Sequence[str]):
         )
 
 
+def element_label(name: str, index: tuple[int, ...]) -> str:
+    """``x``, ``x[0]``, ``A[0, 1]``: how an element is named everywhere."""
+    return f"{name}[{', '.join(map(str, index))}]" if index else name
+
+
 def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:
-    if not shape:
-        return [name]
-    return [f"{name}[{', '.join(map(str, i))}]" for i in np.ndindex(shape)]
+    return [element_label(name, i) for i in np.ndindex(shape)]
 
 
 # --- finite differences -------------------------------------------------------
