@@ -121,7 +121,7 @@ def _derive(
     if isinstance(seed, str):
         seed = np.ones(value.shape)
     if seed is not None:
-        f = np.sum(value * S.obj(np.asarray(seed, dtype=np.float64)))
+        f = _contract(sp, value, S.obj(np.asarray(seed, dtype=np.float64)))
     elif value.size == 1:
         f = value.reshape(())[()]
     else:
@@ -176,6 +176,13 @@ def _derive(
     if result.nth is not None:
         result.nth = _thaw(result.nth, exact_constants)
     return result
+
+
+def _contract(sp: Any, value: np.ndarray, seed: np.ndarray) -> Any:
+    """sum(seed * value) without the terms of zero weight: a Jacobian row's seed
+    is zero but for one entry, and SymPy asks whether each ``0 * g`` is finite
+    (35 ms for ``tanh`` of a sum)."""
+    return sp.Add(*(v * w for v, w in np.broadcast(value, seed) if w != 0))
 
 
 def _lazy(sp: Any, f: Any, symbols: dict) -> dict | None:

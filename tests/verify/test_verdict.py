@@ -432,3 +432,31 @@ def test_compare_is_the_one_judge_of_agreement():
     assert C.compare([3.0], [3.0], 0, 0).agree
     assert not C.compare([3.0], [3.0 + 1e-15], 0, 1e-16).agree
     assert C.compare([nan], [1.0], 1, 1).max_err() == 0.0  # nan says nothing
+
+
+def test_seed_contraction_leaves_out_outputs_of_zero_weight():
+    """A Jacobian row differentiates one output: the others are not multiplied
+    by zero (SymPy makes ``0 * oo`` nan, and asking costs 35 ms a tanh)."""
+    from diffcli.verify.closed_form import _contract
+
+    sp = S.sympy()
+    x = sp.Symbol("x")
+    value = np.array([sp.oo, sp.tanh(x), 2 * x], dtype=object)
+    assert _contract(sp, value, S.obj(np.array([0.0, 1.0, -0.5]))) == sp.tanh(x) - x
+    assert _contract(sp, value, S.obj(np.zeros(3))) == 0
+
+
+def test_jacobian_rows_of_tanh_of_a_product_agree_with_the_hand_form():
+    """d tanh(A x)_i / d x_j = (1 - tanh(A x)_i**2) A_ij, every row checked."""
+    rng = np.random.default_rng(3)
+    A, x = rng.normal(size=(4, 3)), rng.normal(size=3)
+    r = C.jacobian("tanh(A@x)", at={"x": x}, let={"A": A})
+    assert r.check.status == "ok"
+    expected = (1 - np.tanh(A @ x) ** 2)[:, None] * A
+    np.testing.assert_allclose(r.jacobian["x"], expected, rtol=1e-12)
+
+    def at_point(e):
+        return float(e.subs({s: x[int(s.name[2])] for s in e.free_symbols}))
+
+    closed = np.array([at_point(e) for e in r.closed_form["x"].flat])
+    np.testing.assert_allclose(closed.reshape(4, 3), expected, rtol=1e-12)
