@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -360,12 +360,13 @@ def tidy_all(
     arrays: Mapping[str, np.ndarray],
     simplify: bool = True,
     at: Mapping[Any, float] | None = None,
+    on_entry: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """``tidy`` over several arrays at once: one size limit, one time budget."""
     names = list(arrays)
     flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
     flat = np.asarray(flat, dtype=object)
-    done, out, k = tidy(flat, simplify=simplify, at=at), {}, 0
+    done, out, k = tidy(flat, simplify=simplify, at=at, on_entry=on_entry), {}, 0
     for n in names:
         size = np.size(arrays[n])
         out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
@@ -381,6 +382,7 @@ def tidy(
     budget_ops: int = SIMPLIFY_MAX_OPS,
     simplify: bool = True,
     at: Mapping[Any, float] | None = None,
+    on_entry: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Simplify small closed forms; SymPy's simplify is slow, so only a few.
 
@@ -397,7 +399,8 @@ def tidy(
     entry, which for large arrays costs more than the derivative did.  Even a
     small expression can keep simplify busy for many seconds, so it runs under
     ``SIMPLIFY_SECONDS`` (and not at all where no time limit can be set);
-    entries it has not reached by then are left as derived.
+    entries it has not reached by then are left as derived.  ``on_entry(k, n)``
+    is told before the k-th of n entries is simplified (for a progress line).
     """
     sp = sympy()
     out = np.array(exprs, dtype=object, copy=True)
@@ -411,10 +414,14 @@ def tidy(
         return out
     try:
         with time_limit(SIMPLIFY_SECONDS, _SimplifyBudget):
-            for i, count in zip(np.ndindex(exprs.shape), counts, strict=True):
+            for k, (i, count) in enumerate(
+                zip(np.ndindex(exprs.shape), counts, strict=True)
+            ):
                 # One or two operations are as simple as it gets, and the first
                 # simplify call of a process costs an import of sympy.physics.
                 if TRIVIAL_OPS < count <= budget_ops:
+                    if on_entry:
+                        on_entry(k + 1, exprs.size)
                     out[i] = sp.simplify(exprs[i])
     except _SimplifyBudget:
         pass

@@ -15,6 +15,7 @@ import numpy as np
 from diffcli.engine.limits import over_budget, time_left
 from diffcli.errors import DiffcliError
 from diffcli.expr import sweep
+from diffcli.verify import progress
 from diffcli.verify.question import Problem
 
 
@@ -133,6 +134,7 @@ def _derive(
     large = order == 1 and sweep.is_large(
         f, sum(s.size for s in symbols.values()), S.SMALL_GRADIENT
     )
+    progress.report("closed form: derivative")
     raw = _lazy(sp, f, symbols) if large else None
     raw = raw or {n: S.gradient(f, symbols[n], {}) for n in names}
     result = ClosedForm(True, value=_thaw(value, frozen), function=f)
@@ -162,9 +164,12 @@ def _derive(
     else:
         shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
         result.exact = shown
-        result.gradient = S.tidy_all(shown, tol.simplify, point)  # shown only
+        result.gradient = S.tidy_all(  # shown only
+            shown, tol.simplify, point, _report_tidying
+        )
     result.point = point
     result.shared = large
+    progress.report("closed form: value at the point")
     _at_point(problem, result, derived, symbols, names, order, tol, engine, point)
     # evaluated with float64's pi and e; shown with SymPy's
     result.value = _thaw(result.value, exact_constants)
@@ -176,6 +181,10 @@ def _derive(
     if result.nth is not None:
         result.nth = _thaw(result.nth, exact_constants)
     return result
+
+
+def _report_tidying(k: int, n: int) -> None:
+    progress.report(f"closed form: simplifying {k}/{n}")
 
 
 def _contract(sp: Any, value: np.ndarray, seed: np.ndarray) -> Any:

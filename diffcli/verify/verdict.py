@@ -150,6 +150,7 @@ def grad_problem(
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
     mat = None
     if check:
+        progress.report("closed form (matrix)")
         mat = MF.derive(problem, seed_array, order, time_left(tol.sym_timeout))
     sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)

@@ -155,3 +155,25 @@ def test_writing_closed_forms_out_stops_at_the_time_budget(monkeypatch):
     assert "3*sin(x[0])**2*cos(x[0])" in out
     assert "2 more not written: over the command's time budget of 10 s" in out
     assert "x[1]  " not in out
+
+
+def test_progress_names_each_stage_and_counts_the_entries_simplified():
+    """What a spinner shows (issue "Realistic sizes": "closed form 12/48")."""
+    from diffcli.verify import progress
+    from diffcli.verify import verdict as V
+
+    seen: list[str] = []
+    stop = progress.listen(seen.append)
+    try:
+        V.grad("norm(x**2)", at={"x": np.array([1.0, 2.0])})
+    finally:
+        stop()
+    assert seen == [
+        "finite differences",
+        "closed form (SymPy)",
+        "closed form: derivative",
+        "closed form: simplifying 1/2",
+        "closed form: simplifying 2/2",
+        "closed form: value at the point",
+        "closed form (matrix)",
+    ]
