@@ -148,16 +148,22 @@ def prepare(
 
 def check_used(given: Iterable[str], names: Iterable[str], text: str) -> None:
     """A value for a name the expression does not use is a mistake: a typo, or
-    the wrong expression.  Said with the closest name it does use."""
+    the wrong expression.  Said with the closest name still without a value,
+    or, when every name has one, with the names it uses."""
     import difflib
 
-    names = list(names)
+    names, given = list(names), list(given)
     for name in given:
         if name in names:
             continue
-        missing = [n for n in names if n not in given] or names
+        missing = [n for n in names if n not in given]
         close = difflib.get_close_matches(name, missing, 1, cutoff=0.0)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if close:
+            hint = f" (did you mean '{close[0]}'?)"
+        elif names:
+            hint = f" (it uses {', '.join(sorted(names))}, each given)"
+        else:
+            hint = " (it uses no names)"
         raise ExprError(f"'{name}' is given a value but '{text}' does not use it{hint}")
 
 

@@ -115,6 +115,14 @@ def test_did_you_mean_names_the_unvalued_name():
     assert error("grad", "sin(x)", "--at", "y=1").endswith("(did you mean 'x'?)\n")
 
 
+def test_an_unused_value_is_not_told_to_be_a_name_that_has_one():
+    """Every name has a value: no did-you-mean, the names used instead."""
+    line = ("grad", "cross_entropy(W@x, 1)", "--at", "x=[1,2]")
+    line += ("--let", "W=[[1,2],[3,4],[5,6]]", "--let", "y=[1]")
+    assert error(*line).endswith("does not use it (it uses W, x, each given)\n")
+    assert error("grad", "3", "--at", "x=1").endswith("(it uses no names)\n")
+
+
 def test_division_by_zero_is_a_verdict():
     obj = data("grad", "x/0", "--at", "x=1")
     assert obj["check"]["status"] == "not-differentiable"
