@@ -147,7 +147,8 @@ def test_differential_engine_closed_form_finite_differences(text, p, shared):
     used for large arrays instead of sp.diff."""
     at = {"s": p[0], "u": p[1:4], "v": p[4:7], "W": np.reshape(p[7:], (3, 3))}
     with mock.patch.object(S, "SMALL_GRADIENT", 0 if shared else S.SMALL_GRADIENT):
-        r = C.grad(text, at=at, let={"M": M})
+        # a budget no loaded machine reaches: this is about agreement
+        r = C.grad(text, at=at, let={"M": M}, tol=C.Tolerances(sym_timeout=600))
     assert r.check.status == "ok", (text, r.check)
     assert r.check.symbolic_max_abs_err is not None, r.check.notes
     assert r.check.fd_max_abs_err is not None, r.check.notes
