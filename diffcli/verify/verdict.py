@@ -125,12 +125,7 @@ def grad_problem(
         raise ExprError(f"order must be at least 1, got {order}")
     if order > MAX_ORDER:
         raise ExprError(f"order {order} is over the highest order, {MAX_ORDER}")
-    if not problem.wrt and not problem.free:
-        fixed = ", ".join(problem.constants)
-        why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""
-        raise ExprError(
-            f"nothing to differentiate: '{problem.text}' has no variables{why}"
-        )
+    _require_variables(problem)
     if order > 2 and (len(problem.wrt) != 1 or problem.shape_of(problem.wrt[0])):
         raise ExprError(
             f"order {order} needs exactly one scalar variable; "
@@ -192,6 +187,15 @@ def grad_problem(
             expect, problem, exact, result.gradient, why, value
         )
     return result
+
+
+def _require_variables(problem: Problem) -> None:
+    if not problem.wrt and not problem.free:
+        fixed = ", ".join(problem.constants)
+        why = f"; {fixed} held constant (--let): give it with --at" if fixed else ""
+        raise ExprError(
+            f"nothing to differentiate: '{problem.text}' has no variables{why}"
+        )
 
 
 def _check_custom_functions(problem: Problem, verdict: Verdict, tol) -> None:
@@ -264,6 +268,7 @@ def jacobian(
 ) -> JacobianResult:
     """One vector-Jacobian product per output element, each cross-checked."""
     problem = prepare(text, at, let, wrt, strict)
+    _require_variables(problem)  # before the value, which may be large
     if not problem.numeric:
         raise ExprError(
             "the Jacobian needs a value for every name; missing: "

@@ -43,3 +43,21 @@ def test_labels_are_made_when_asked_and_match_the_listed_ones():
     assert len(by_block) == len(pairs) and by_block[0] == "d2/dx[0, 0]dx[0, 0]"
     assert by_block[36] == "d2/dx[0, 0]dy"  # the (x, y) block follows (x, x)
     assert len(Labels([("x", (10**7,))])) == 10**7
+
+
+def test_a_jacobian_without_variables_is_refused_before_its_value_is_built():
+    """``jacobian "ones(3000,3000)"`` built 72 MB (216 MB at the peak) first."""
+    import tracemalloc
+
+    import pytest
+
+    from diffcli.errors import ExprError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExprError, match="nothing to differentiate"):
+            jacobian("ones(3000,3000)")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
