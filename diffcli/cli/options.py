@@ -83,7 +83,7 @@ def view_options(f: Callable) -> Callable:
 
 def tolerances(rtol: float | None, atol: float | None) -> Any:
     """Tolerances from --rtol/--atol (the closed form keeps its tight ones)."""
-    from diffcli.verify.verdict import Tolerances
+    from diffcli.verify.tolerances import Tolerances
 
     default = Tolerances()
     return Tolerances(

@@ -9,7 +9,7 @@ agreement, also for batch expectations; ``combine`` joins several verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -18,11 +18,9 @@ from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import ClosedForm, tied
 from diffcli.verify.question import Problem
 from diffcli.verify.ties import rounding_flips, tied_names
+from diffcli.verify.tolerances import Tolerances
 
 ROUNDING_SLACK = 10  # times the closed form's own float64 error, for the engine's
-
-if TYPE_CHECKING:
-    from diffcli.verify.verdict import Tolerances
 
 
 @dataclass

@@ -7,7 +7,6 @@ central finite differences of the forward pass.  Everything here returns data
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,28 +33,9 @@ from diffcli.verify.question import (
     prepare,
     prepare_function,
 )
+from diffcli.verify.tolerances import Tolerances as Tolerances  # re-exported
 
 MAX_ORDER = 1000  # higher ones could not end within the time budget
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """PyTorch gradcheck's for finite differences; tight for the closed form."""
-
-    rtol: float = 1e-3
-    atol: float = 1e-5
-    sym_rtol: float = 1e-9
-    sym_atol: float = 1e-12
-    sym_max_elements: int = 512
-    sym_timeout: float = 10.0
-    fd_max_elements: int = 2000
-    simplify: bool = True  # tidy the closed forms for display; batch never shows them
-
-    def __post_init__(self) -> None:
-        for name in ("rtol", "atol", "sym_rtol", "sym_atol"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ExprError(f"{name} must be a finite number >= 0, got {value}")
 
 
 @dataclass
