@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.expr import matrix_expr as X
+from diffcli.expr import matrix_select as S
 from diffcli.expr import parser as P
 from diffcli.expr.matrix_expr import M, NoMatrixForm
 from diffcli.expr.walk import evaluate
@@ -27,6 +28,10 @@ class _Literal:
 
     def __init__(self, values: np.ndarray) -> None:
         self.values, self.shape = values, np.shape(values)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """A loss's weights are read as an array (cross_entropy(u, 1, [...]))."""
+        return np.asarray(self.values, dtype=dtype)
 
 
 def _lift(a: Any) -> M:
@@ -45,8 +50,10 @@ class MatrixBackend:
     def __init__(self, shapes: Mapping[str, tuple]) -> None:
         self.shapes = dict(shapes)
 
-    def number(self, value: float) -> M:
-        return X.num(value)
+    def number(self, value: float) -> float:
+        # kept a number until an op lifts it: a loss's class target is read
+        # as one (cross_entropy(u, 1))
+        return value
 
     def constant(self, name: str) -> M:
         return X.leaf(name, ())
@@ -74,8 +81,10 @@ class MatrixBackend:
     def op(self, name: str, *args: Any, **params: Any) -> Any:
         if name == "where":
             return _where(*args)
-        if name == "lt":
-            return M("lt", (_lift(args[0]), _lift(args[1])), ())
+        if name == "stack" and all(isinstance(a, float | int) for a in args):
+            return _Literal(np.array(args, dtype=np.float64))
+        if name in S.COMPARISONS:
+            return S.compare(name, _lift(args[0]), _lift(args[1]))
         rule = _FORWARD.get(name)
         if rule is None:
             raise NoMatrixForm(f"{name} is not supported")
@@ -92,7 +101,9 @@ def _where(cond: Any, a: Any, b: Any) -> M:
         and b.op == "logabsdet"
     ):
         return X.call("logdet", b.args[0], ())
-    raise NoMatrixForm("where is not supported")
+    if isinstance(a, _Literal) or isinstance(b, _Literal):
+        raise NoMatrixForm("an array written out in the expression is not supported")
+    return S.where(_lift(cond), _lift(a), _lift(b))
 
 
 def _one_d(name: str):
@@ -116,9 +127,37 @@ def _square(name: str, shape: Any = ()):
 
 
 def _norm(a: list[M], p: dict) -> M:
-    if p.get("p", 2) != 2 or p.get("dim") is not None:
-        raise NoMatrixForm("norm is supported as the 2-norm of all elements only")
+    order = p.get("p", 2)
+    if order not in (1, 2, "fro") or p.get("dim") is not None:
+        raise NoMatrixForm("norm is supported as the 1- or 2-norm of all elements")
+    if order == 1:
+        return X.reduce("sum", X.call("abs", a[0]))
     return X.call("norm", a[0], ())
+
+
+def _log(a: list[M], p: dict) -> M:
+    u = a[0]
+    if u.op == "softmax":  # what a reader writes, and a simpler gradient
+        return X.call("log_softmax", u.args[0])
+    if u.op == "getitem" and u.args[0].op == "softmax":  # one class's
+        return S.getitem(_log([u.args[0]], p), u.data)
+    return X.call("log", u)
+
+
+def _nll_loss(a: list[M], p: dict) -> M:
+    """One sample's -input[target] (times the target's weight but for 'mean',
+    which divides it out again): the cross-entropy of one input vector."""
+    x, target = a[0], np.asarray(p["target"])
+    if x.ndim != 1 or target.ndim:
+        raise NoMatrixForm("cross_entropy is supported for one input vector only")
+    t = int(target)
+    if t == p.get("ignore_index", -100):
+        raise NoMatrixForm("an ignored class target is not supported")
+    weight = p.get("weight")
+    loss = X.neg(S.getitem(x, t))
+    if weight is not None and p.get("reduction", "mean") != "mean":
+        loss = X.mul(X.num(float(np.asarray(weight)[t])), loss)
+    return loss
 
 
 def _pow(a: list[M], p: dict) -> M:
@@ -148,6 +187,11 @@ _FORWARD: dict[str, Any] = {
     "norm": _norm,
     "dot": lambda a, p: X.matmul(a[0], a[1]),
     **{f: (lambda a, p, f=f: X.call(f, a[0])) for f in X.ELEMENTWISE},
+    "log": _log,
+    "getitem": lambda a, p: S.getitem(a[0], p["index"]),
+    "maximum": lambda a, p: S.extreme("maximum", a[0], a[1]),
+    "minimum": lambda a, p: S.extreme("minimum", a[0], a[1]),
+    "nll_loss": _nll_loss,
 }
 
 
@@ -286,8 +330,11 @@ def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
     if op == "inv":
         g, t = _full(g, node.shape), X.T(node)
         return [(a[0], X.neg(X.matmul(X.matmul(t, g), t)))]
-    if op == "detach":
+    if op in ("detach", "sign"):
         return []
+    picked = S.adjoints(node, g, _unbroadcast, _full)
+    if picked is not None:
+        return picked
     return [(a[0], _elementwise(op, a[0], node, g))]
 
 
@@ -318,6 +365,8 @@ def _elementwise(op: str, u: M, y: M, g: M) -> M:
         return X.mul(g, X.mul(y, X.add(one, X.neg(y))))
     if op == "relu":
         return M("relu_grad", (u, g), u.shape)  # where() broadcasts g
+    if op == "abs":  # sign(0) is 0: PyTorch's choice at the kink
+        return X.mul(g, X.call("sign", u))
     if op == "logsumexp":
         return X.mul(g, X.call("softmax", u))
     if op == "norm":  # u / norm(u), as PyTorch's (nan at 0 there too: 0/0)

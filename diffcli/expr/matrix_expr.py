@@ -51,7 +51,7 @@ class M:
         return len(self.shape)
 
 
-ELEMENTWISE = ("tanh", "exp", "log", "sin", "cos", "sqrt", "sigmoid", "relu")
+ELEMENTWISE = ("tanh", "exp", "sin", "cos", "sqrt", "sigmoid", "relu", "abs", "sign")
 
 
 def num(v: Any) -> M:
@@ -208,6 +208,8 @@ def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
     c, r = split(x)
     if r is None:
         raise NoMatrixForm(f"{name} of a number is not supported")
+    if r.op == "select" and isinstance(r.data[1], int) and dim is None:
+        return num(c if name == "sum" else c / r.shape[0])  # a basis vector's
     data = None if dim is None and not keepdim else (axes, keepdim)
     return scale(c, M(name, (r,), shape, data))
 
@@ -231,12 +233,21 @@ def add(*terms: M) -> M:
         else:
             coefs[key] = [c, r]
     kept = [num(c) if r is None else scale(c, r) for c, r in coefs.values() if c != 0]
-    kept = _factored(kept)
+    kept = sorted(_factored(kept), key=_negative)  # u - y, not -y + u
     if not kept:
         return scale(0, flat[0])
     if len(kept) == 1 and kept[0].shape == shape:
         return kept[0]
+    sizes = {abs(c) for c, r in map(split, kept) if r is not None}
+    if len(sizes) == 1 and all(split(t)[1] for t in kept) and (c := sizes.pop()) != 1:
+        # 5/2 * u - 5/2 * v is 5/2 * (u - v)
+        return scale(c, M("add", tuple(scale(1 / c, t) for t in kept), shape))
     return M("add", tuple(kept), shape)
+
+
+def _negative(t: M) -> bool:
+    c = split(t)[0]
+    return isinstance(c, Fraction | int | float) and c < 0
 
 
 def _kind(t: M) -> str | None:
@@ -333,9 +344,36 @@ def _show(x: M) -> tuple[str, int]:
         return f"{_wrap(a[0], POSTFIX)}.T", POSTFIX
     if op == "relu_grad":
         return f"where({_show(a[0])[0]} > 0, {_show(a[1])[0]}, 0)", ATOM
+    picked = show_picking(x, lambda t, level: _wrap(t, level))
+    if picked:
+        return picked
     inner = ", ".join(_show(t)[0] for t in a)
     if op in ("sum", "mean") and x.data is not None:
         axes, keep = x.data
         inner += f", dim={axes[0] if len(axes) == 1 else list(axes)}"
         inner += ", keepdim=True" if keep else ""
     return f"{op}({inner})", ATOM
+
+
+COMPARE = 0  # below a sum: u + 1 > 0
+
+
+def show_picking(x: M, wrap: Any) -> tuple[str, int] | None:
+    """Indexing, selection matrices and comparisons, in diffcli's syntax (the
+    LaTeX and Unicode forms write them the same way)."""
+    from diffcli.expr import matrix_select as S
+
+    if x.op == "getitem":
+        items = list(x.data)
+        while items and items[-1] is None:
+            items.pop()
+        return f"{wrap(x.args[0], POSTFIX)}[{', '.join(map(S.item_text, items))}]", (
+            POSTFIX
+        )
+    if x.op == "select":
+        n, item = x.data
+        return f"eye({n})[{S.item_text(item)}]", ATOM
+    if x.op in S.COMPARISONS:
+        a, b = x.args
+        return f"{wrap(a, SUM)} {S.COMPARISONS[x.op]} {wrap(b, SUM)}", COMPARE
+    return None

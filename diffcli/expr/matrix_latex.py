@@ -9,7 +9,17 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from diffcli.expr.matrix_expr import ATOM, POSTFIX, PRODUCT, SUM, UNARY, M, scale, split
+from diffcli.expr.matrix_expr import (
+    ATOM,
+    POSTFIX,
+    PRODUCT,
+    SUM,
+    UNARY,
+    M,
+    scale,
+    show_picking,
+    split,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class Style:
     mask: str  # format of the indicator of u > 0
     axes: str  # format of sum's and mean's axes after their name
     subscript: str  # format of W1's subscript
+    relations: dict  # comparison -> its sign
 
 
 LATEX = Style(
@@ -58,6 +69,7 @@ LATEX = Style(
     mask=r"\mathbb{{1}}\left[{} > 0\right]",
     axes="_{{{}}}",
     subscript="{}_{{{}}}",
+    relations={"<=": r"\le", ">=": r"\ge", "==": "=", "!=": r"\ne"},
 )
 
 HADAMARD = (SUM + PRODUCT) / 2  # P ⊙ Q R is P ⊙ (Q R)
@@ -84,6 +96,7 @@ UNICODE = Style(
     mask="[{} > 0]",
     axes="_{}",
     subscript="{}{}",
+    relations={"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"},
 )
 
 
@@ -167,6 +180,12 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         if a[1].op == "num" and a[1].data == 1:
             return mask, ATOM
         return f"{mask} {wrap(a[1], POSTFIX)}", PRODUCT
+    picked = show_picking(x, wrap)
+    if picked:
+        text, level = picked
+        for plain, nice in style.relations.items():
+            text = text.replace(f" {plain} ", f" {nice} ")
+        return text, level
     inner = ", ".join(_show(t, style)[0] for t in a)
     name = style.named.get(op, style.other.format(op))
     if op in ("sum", "mean") and x.data is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.expr.matrix_expr import M
+from diffcli.expr.matrix_select import numpy_item
 
 
 def value(x: M, values: dict[str, np.ndarray], memo: dict | None = None) -> Any:
@@ -31,6 +32,10 @@ def value(x: M, values: dict[str, np.ndarray], memo: dict | None = None) -> Any:
             out = sum(a[1:], a[0])
         elif op in _NUMPY:
             out = _NUMPY[op](*a)
+        elif op == "select":
+            out = np.eye(x.data[0])[numpy_item(x.data[1])]
+        elif op == "getitem":
+            out = a[0][tuple(map(numpy_item, x.data))]
         elif op in ("sum", "mean"):
             axes, keep = x.data or (None, False)
             out = getattr(np, op)(a[0], axis=axes, keepdims=keep)
@@ -61,6 +66,15 @@ _NUMPY = {
     "pow": np.power,
     "T": np.transpose,
     "outer": np.outer,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "where": np.where,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
 }
 _FUNCTIONS = {
     "tanh": np.tanh,
@@ -71,6 +85,8 @@ _FUNCTIONS = {
     "sqrt": np.sqrt,
     "sigmoid": _sigmoid,
     "relu": lambda u: np.maximum(u, 0),
+    "abs": np.abs,
+    "sign": np.sign,
     "relu_grad": lambda u, g: np.where(u > 0, g, 0.0),
     "trace": np.trace,
     "det": np.linalg.det,

@@ -109,6 +109,26 @@ EXPRESSIONS = [
     "sum(x ** -1)",
     "x @ x / (y @ y)",
     "sum(A @ (x + y) * (x - y))",
+    # picking: indexing, where, abs, maximum/minimum, the 1-norm, class targets
+    "x[0] * y[2]",
+    "(A @ x)[1] ** 2",
+    "sum(B[1:3] @ v)",
+    "sum(B[:, [3, 0, 0]] ** 2)",
+    "A[2, 1] * X[0, 0]",
+    "sum(A[::2] @ X[:, 1])",
+    "sum(C[-1] * v[-1])",
+    "sum(A[0, 1:] * x[:2])",
+    "sum(B[[2, 0], 1:3])",
+    "sum(abs(A @ x - y))",
+    "norm(B @ v, 1)",
+    "sum(where(A @ x > y, A @ x, y * y))",
+    "sum(where(x <= 0, exp(x), 1 + x))",
+    "sum(maximum(A @ x, y))",
+    "sum(minimum(B, 0) * v)",
+    "cross_entropy(A @ x, 2)",
+    "cross_entropy(B @ v, 0, reduction='sum')",
+    "-log(softmax(C @ x)[3])",
+    "sum(y * log(softmax(A @ x)))",
 ]
 
 
