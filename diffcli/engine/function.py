@@ -262,7 +262,17 @@ OUTPUT = Primitive(
 )
 
 
+_APPLIED = [0]  # custom Function calls so far, in this process
+
+
+def applied_count() -> int:
+    """How many times a custom Function has been applied: a check of their
+    backwards is needed only where this moved."""
+    return _APPLIED[0]
+
+
 def _apply(cls: type[Function], args: tuple, kwargs: dict) -> Any:
+    _APPLIED[0] += 1
     needs = tuple(
         GradMode.enabled and isinstance(a, Tensor) and a._requires_grad for a in args
     )

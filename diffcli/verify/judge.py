@@ -253,6 +253,7 @@ def judge(
     elif not witnesses:
         verdict.status = "skipped"
         verdict.reason = "; ".join(notes) or "no witness could run"
+        verdict.notes = []  # each is in the reason: said once
     return verdict
 
 

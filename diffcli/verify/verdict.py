@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcli.engine.limits import refuse_over, time_left
+from diffcli.engine.function import applied_count
+from diffcli.engine.limits import OverBudget, over_budget, refuse_over, time_left
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
 from diffcli.verify import held, progress
@@ -114,6 +115,7 @@ def grad_problem(
     if order == 2:
         n = sum(problem.point[v].size for v in problem.wrt if v in problem.point)
         refuse_over(f"the Hessian of {n} input elements ({n} x {n})", n * n)
+    applied = applied_count()
     engine = W.engine(problem, seed, order) if problem.numeric else None
     seed_array = engine.seed if engine else W.seed_array(seed)
     fd = None
@@ -130,7 +132,7 @@ def grad_problem(
     sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)
     MF.check(problem, verdict, engine, mat, tol)
-    if check and engine and problem.function is not None:
+    if check and engine and applied_count() > applied:  # custom Functions ran
         _check_custom_functions(problem, verdict, tol)
     derivatives = engine.derivatives if engine else {}
     result = GradResult(
@@ -182,9 +184,21 @@ def _check_custom_functions(problem: Problem, verdict: Verdict, tol) -> None:
     """Each custom autograd Function's backward, checked where it is used:
     a wrong one is named with the output/input pair and both values."""
     from diffcli.engine.function_check import check_functions
+    from diffcli.expr import symbolic as S
 
-    out, _ = W.evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
-    for found in check_functions(out, tol.rtol, tol.atol):
+    why = "custom autograd Functions' backwards not checked: {}"
+    if over_budget():
+        verdict.notes.append(why.format(over_budget()))
+        return
+    try:
+        with S.time_limit(time_left(), OverBudget):
+            point = {n: problem.point[n] for n in problem.wrt}
+            out, _ = W.evaluate_at(problem, point)
+            found_all = check_functions(out, tol.rtol, tol.atol)
+    except OverBudget:
+        verdict.notes.append(why.format(over_budget() or "over the time budget"))
+        return
+    for found in found_all:
         if found.ok is False:
             verdict.status = "mismatch"
             verdict.reason = "; ".join(filter(None, [found.text, verdict.reason]))

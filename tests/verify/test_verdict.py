@@ -338,6 +338,7 @@ def test_every_witness_skipped_is_a_skipped_verdict():
     assert r.check.status == "skipped"
     assert "over the finite-difference limit of 1" in r.check.reason
     assert "over the symbolic limit of 1" in r.check.reason
+    assert r.check.notes == []  # each said once, in the reason
 
 
 def test_symbolic_timeout_returns_with_a_reason():
