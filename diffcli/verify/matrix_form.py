@@ -11,11 +11,13 @@ per-component forms (if any) are all there is: never wrong, never silent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from diffcli.expr import parser as P
 from diffcli.verify.judge import compare
 from diffcli.verify.question import Problem
 
@@ -29,6 +31,7 @@ class MatrixForm:
     reason: str | None = None  # why there is none
     agrees: bool | None = None  # with the engine, at the point
     note: str | None = None  # for the verdict: it stood in for what
+    sizes: dict[str, list] | None = None  # value-less name -> ["n", 3]
 
 
 def derive(
@@ -52,6 +55,7 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as X
     from diffcli.expr import matrix_latex as L
+    from diffcli.expr import matrix_sizes as Z
     from diffcli.expr import matrix_value as V
     from diffcli.expr import symbolic as S
 
@@ -59,15 +63,16 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason="matrix forms are of first derivatives only")
     if problem.tree is None:
         return MatrixForm(reason="a --func function has no expression to write")
-    if not problem.numeric:
-        return MatrixForm(reason="symbolic sizes are not supported: give every value")
     values = {**problem.constants, **problem.point}
     shapes = {n: np.shape(v) for n, v in values.items()}
+    label: dict[int, str] = {}
     try:
+        if not problem.numeric:
+            shapes, label = _symbolic_shapes(problem, shapes, seed)
         f = MB.matrix_of(problem.tree, shapes, problem.text)
         start = _seed(f, seed)
         grads = MB.gradient(f, problem.wrt, start)
-        forms = {n: X.zeros_text(problem.shape_of(n)) for n in problem.wrt}
+        forms = {n: X.zeros_text(shapes.get(n, ())) for n in problem.wrt}
         exprs = {n: g for n, g in grads.items() if g is not None}
         forms |= {n: X.text(g) for n, g in exprs.items()}
         latex = {n: "0" for n in problem.wrt} | {
@@ -76,6 +81,13 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         shown = {n: "0" for n in problem.wrt} | {
             n: L.unicode(g) for n, g in exprs.items()
         }
+        if not problem.numeric:  # no values to evaluate it with
+            named = [
+                {n: Z.name_sizes(t, label) for n, t in d.items()}
+                for d in (forms, latex, shown)
+            ]
+            sizes = {n: Z.sizes(shapes[n], label) for n in problem.missing}
+            return MatrixForm(*named, sizes=sizes)
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -98,6 +110,23 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     except Exception as err:  # a gap here must not cost the gradient: said
         return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
     return MatrixForm(forms, latex, shown, at)
+
+
+def _symbolic_shapes(
+    problem: Problem, shapes: dict[str, tuple], seed: Any
+) -> tuple[dict[str, tuple], dict[int, str]]:
+    """The shapes of the names given no value (from the shapes given, or
+    sizes nobody gave: stand-in integers, with the labels they print as)."""
+    from diffcli.expr import matrix_sizes as Z
+
+    # a gradient without a seed is of a scalar; with one, of the seed's shape
+    out = None if isinstance(seed, str) else np.shape(seed) if seed is not None else ()
+    found = Z.infer(problem.tree, shapes, problem.missing, out)
+    taken = {d for s in shapes.values() for d in s}
+    taken |= {int(m) for m in re.findall(r"\d+", problem.text)}
+    taken.discard(0)
+    found, label = Z.stand_ins(found, taken, set(P.free_names(problem.tree)))
+    return {**shapes, **found}, label
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
@@ -140,6 +169,21 @@ def stand_in(sym: Any, mat: MatrixForm | None) -> Any:
     state = np.where(np.isfinite(flat), "finite", "unknown").astype(object)
     return ClosedForm(  # the reason stays: no per-component forms (--expect)
         True, sym.reason, gradient_at=mat.values, flat_at=flat, flat_state=state
+    )
+
+
+def explain_sizes(verdict: Any, sym: Any, mat: MatrixForm | None) -> None:
+    """One line where the matrix form has value-less names and the
+    per-component forms could not be had: what the names were taken as."""
+    if mat is None or not mat.sizes or mat.forms is None or (sym and sym.ok):
+        return
+    from diffcli.expr.matrix_sizes import describe
+
+    if not any(mat.sizes.values()):  # scalars: no matrix to speak of
+        return
+    taken = ", ".join(f"{n} as {describe(v)}" for n, v in mat.sizes.items())
+    verdict.notes.append(
+        f"no per-component closed form without values; the matrix form takes {taken}"
     )
 
 
