@@ -232,7 +232,7 @@ def name_sizes(text: str, label: Mapping[int, str]) -> str:
         if v in label:
             return label[v]
         if any(v % p == 0 for p in label):
-            raise NoMatrixForm("it holds a count of elements of a symbolic size")
+            raise NoMatrixForm("a number made of sizes nobody gave")
         return m.group()
 
     return _INT.sub(one, text)

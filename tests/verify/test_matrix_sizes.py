@@ -135,7 +135,7 @@ def test_shapes_that_fit_no_ranks_say_so():
 def test_a_number_made_of_symbolic_sizes_is_refused_not_printed():
     label = {1009: "n"}
     assert Z.name_sizes("ones(1009) / 1009", label) == "ones(n) / n"
-    with pytest.raises(Z.NoMatrixForm, match="count of elements"):
+    with pytest.raises(Z.NoMatrixForm, match="made of sizes nobody gave"):
         Z.name_sizes("2018 * x", label)
 
 
@@ -143,3 +143,16 @@ def test_stand_ins_avoid_numbers_of_the_expression():
     shapes, label = Z.stand_ins({"A": ("?0", 3)}, {3, 2018}, {"n", "A"})
     (p,) = label
     assert 2018 % p and shapes == {"A": (p, 3)} and label[p] == "m"
+
+
+def test_a_count_of_symbolic_sizes_is_refused_not_printed_as_digits():
+    # mean over n x 2 elements: 1 / (2 n), a number made of a stand-in
+    r = grad("mean(A@W)", at={"W": [[1, 2], [3, 4], [5, 6]]}, wrt=["W"])
+    assert r.closed_form_matrix is None
+    assert r.matrix_reason == "no matrix form: its numbers depend on sizes nobody gave"
+
+
+def test_a_number_of_the_user_equal_to_a_stand_in_is_not_renamed():
+    # 1000 + 9 is 1009, the first stand-in: the form is written again with others
+    r = grad("sum(A@w)*1000 + sum(A@w)*9", at={"w": [1, 2, 3]}, wrt=["w"])
+    assert r.closed_form_matrix == {"w": "1009 * A.T @ ones(n)"}
