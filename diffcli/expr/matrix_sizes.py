@@ -231,7 +231,7 @@ def name_sizes(text: str, label: Mapping[int, str]) -> str:
             return low if low != label[v] and len(low) == 1 else f"_{label[v]}"
         if v in label:
             return label[v]
-        if any(v % p == 0 for p in label):
+        if any(v >= p and v % p == 0 for p in label):
             raise NoMatrixForm("a number made of sizes nobody gave")
         return m.group()
 

@@ -91,6 +91,12 @@ def test_det_and_logdet_of_a_value_less_variable():
     symbolic("logdet(X)", {}, ["X"], {"X": "inv(X).T"}, {"X": ["n", "n"]})
 
 
+def test_relu_mask_keeps_its_zero():
+    # d/dx sum(relu(A x)) = A^T [A x > 0]
+    form = {"x": "A.T @ where(A @ x > 0, 1, 0)"}
+    symbolic("sum(relu(A@x))", {"x": [1, -2]}, ["x"], form, {"A": ["n", 2]})
+
+
 def test_mean_divides_by_the_symbolic_size():
     # d/dw mean(A w) = A^T 1 / n
     r = grad("mean(A@w)", at={"w": [1, 2, 3]}, wrt=["w"])
@@ -135,6 +141,7 @@ def test_shapes_that_fit_no_ranks_say_so():
 def test_a_number_made_of_symbolic_sizes_is_refused_not_printed():
     label = {1009: "n"}
     assert Z.name_sizes("ones(1009) / 1009", label) == "ones(n) / n"
+    assert Z.name_sizes("where(u > 0, 1, 0)", label) == "where(u > 0, 1, 0)"
     with pytest.raises(Z.NoMatrixForm, match="made of sizes nobody gave"):
         Z.name_sizes("2018 * x", label)
 
