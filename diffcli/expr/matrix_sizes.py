@@ -33,7 +33,7 @@ ELEMENTWISE = {
 }  # fmt: skip
 BINARY = {"add": "+", "sub": "-", "subtract": "-", "mul": "*", "multiply": "*"}
 BINARY |= {"div": "/", "divide": "/", "true_divide": "/", "pow": "**"}
-BINARY |= {"matmul": "@", "mm": "@", "dot": "@", "inner": "@"}
+BINARY |= {"matmul": "@", "mm": "@"}
 
 
 _NODES = {"Index": "indexing", "ListExpr": "a list [...]", "Compare": "a comparison"}
@@ -124,6 +124,12 @@ class _Sizes:
         first = bound.get(P.FUNCTIONS[f].signature.params[0].name)
         if f in BINARY and len(e.args) == 2 and not e.kwargs:
             return self.binary(BINARY[f], *e.args)
+        if f in ("dot", "inner") and len(e.args) == 2:  # of two vectors
+            a, b = (self.shape(t) for t in e.args)
+            if len(a) != 1 or len(b) != 1:
+                raise _Clash
+            self.unify(a[0], b[0])
+            return ()
         if f in ELEMENTWISE and len(e.args) == 1 and not e.kwargs:
             return self.shape(first)
         if f in SQUARE:

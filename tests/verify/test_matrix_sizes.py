@@ -91,6 +91,12 @@ def test_det_and_logdet_of_a_value_less_variable():
     symbolic("logdet(X)", {}, ["X"], {"X": "inv(X).T"}, {"X": ["n", "n"]})
 
 
+def test_dot_takes_two_vectors():
+    # d/dx (A x) . b = A^T b
+    form, sizes = {"x": "A.T @ b"}, {"A": ["n", 2], "b": ["n"]}
+    symbolic("dot(A@x, b)", {"x": [1, 2]}, ["x"], form, sizes)
+
+
 def test_relu_mask_keeps_its_zero():
     # d/dx sum(relu(A x)) = A^T [A x > 0]
     form = {"x": "A.T @ where(A @ x > 0, 1, 0)"}
