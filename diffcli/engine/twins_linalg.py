@@ -16,6 +16,9 @@ def per_matrix(fn: Callable, inputs: int = 1) -> Callable:
 
     def twin(sp, *arrays, **params):
         arrays = [np.asarray(a, dtype=object) for a in arrays[:inputs]]
+        if any(a.ndim < 2 for a in arrays):  # logabsdet has no shape rule
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"a matrix is needed, got shape {shapes}")
         batch = np.broadcast_shapes(*(a.shape[:-2] for a in arrays))
         arrays = [np.broadcast_to(a, batch + a.shape[-2:]) for a in arrays]
         results = {

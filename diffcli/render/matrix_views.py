@@ -26,12 +26,16 @@ def matrix_json(result: Any, latex: bool = False) -> dict[str, Any]:
         out["closed_form_matrix_unicode"] = result.closed_form_matrix_unicode
     if result.closed_form_matrix is None and result.matrix_reason:
         out["closed_form_matrix_reason"] = result.matrix_reason
+    if getattr(result, "matrix_sizes", None) and result.closed_form_matrix:
+        out["closed_form_matrix_sizes"] = result.matrix_sizes
     return out
 
 
 def _has_arrays(result: Any) -> bool:
+    """Some name is an array: given one, or taken as one (no value)."""
     values = {**(result.point or {}), **(result.constants or {})}
-    return any(getattr(v, "ndim", 0) for v in values.values())
+    taken = getattr(result, "matrix_sizes", None) or {}
+    return any(getattr(v, "ndim", 0) for v in values.values()) or any(taken.values())
 
 
 def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:

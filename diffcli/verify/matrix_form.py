@@ -11,11 +11,13 @@ per-component forms (if any) are all there is: never wrong, never silent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from diffcli.expr import parser as P
 from diffcli.verify.judge import compare
 from diffcli.verify.question import Problem
 
@@ -29,6 +31,7 @@ class MatrixForm:
     reason: str | None = None  # why there is none
     agrees: bool | None = None  # with the engine, at the point
     note: str | None = None  # for the verdict: it stood in for what
+    sizes: dict[str, list] | None = None  # value-less name -> ["n", 3]
 
 
 def derive(
@@ -49,9 +52,7 @@ def derive(
 
 def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     from diffcli.errors import DiffcliError
-    from diffcli.expr import matrix_backend as MB
     from diffcli.expr import matrix_expr as X
-    from diffcli.expr import matrix_latex as L
     from diffcli.expr import matrix_value as V
     from diffcli.expr import symbolic as S
 
@@ -59,23 +60,12 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason="matrix forms are of first derivatives only")
     if problem.tree is None:
         return MatrixForm(reason="a --func function has no expression to write")
-    if not problem.numeric:
-        return MatrixForm(reason="symbolic sizes are not supported: give every value")
     values = {**problem.constants, **problem.point}
     shapes = {n: np.shape(v) for n, v in values.items()}
     try:
-        f = MB.matrix_of(problem.tree, shapes, problem.text)
-        start = _seed(f, seed)
-        grads = MB.gradient(f, problem.wrt, start)
-        forms = {n: X.zeros_text(problem.shape_of(n)) for n in problem.wrt}
-        exprs = {n: g for n, g in grads.items() if g is not None}
-        forms |= {n: X.text(g) for n, g in exprs.items()}
-        latex = {n: "0" for n in problem.wrt} | {
-            n: L.latex(g) for n, g in exprs.items()
-        }
-        shown = {n: "0" for n in problem.wrt} | {
-            n: L.unicode(g) for n, g in exprs.items()
-        }
+        if not problem.numeric:  # no values to evaluate it with
+            return _symbolic(problem, shapes, seed)
+        forms, latex, shown, exprs = _written(problem, shapes, seed)
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -98,6 +88,55 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
     except Exception as err:  # a gap here must not cost the gradient: said
         return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
     return MatrixForm(forms, latex, shown, at)
+
+
+def _written(problem: Problem, shapes: dict[str, tuple], seed: Any) -> tuple:
+    """The gradient as matrix expressions, and as text, LaTeX and Unicode."""
+    from diffcli.expr import matrix_backend as MB
+    from diffcli.expr import matrix_expr as X
+    from diffcli.expr import matrix_latex as L
+
+    f = MB.matrix_of(problem.tree, shapes, problem.text)
+    grads = MB.gradient(f, problem.wrt, _seed(f, seed))
+    exprs = {n: g for n, g in grads.items() if g is not None}
+    forms = {n: X.zeros_text(shapes.get(n, ())) for n in problem.wrt}
+    forms |= {n: X.text(g) for n, g in exprs.items()}
+    latex = {n: "0" for n in problem.wrt} | {n: L.latex(g) for n, g in exprs.items()}
+    shown = {n: "0" for n in problem.wrt} | {n: L.unicode(g) for n, g in exprs.items()}
+    return forms, latex, shown, exprs
+
+
+def _symbolic(problem: Problem, given: dict[str, tuple], seed: Any) -> MatrixForm:
+    """The form over the names given no value: their shapes from the shapes
+    given, or sizes nobody gave, as stand-in integers printed as n, m, ...
+
+    Written with other stand-ins until two agree: a number that changes with
+    them was made of them (n + 1, say) and is refused rather than printed as
+    digits; a number of the user's that equals one is not renamed n."""
+    from diffcli.expr import matrix_expr as X
+    from diffcli.expr import matrix_sizes as Z
+
+    # a gradient without a seed is of a scalar; with one, of the seed's shape
+    out = None if isinstance(seed, str) else np.shape(seed) if seed is not None else ()
+    found = Z.infer(problem.tree, given, problem.missing, out)
+    taken = {d for s in given.values() for d in s}
+    taken |= {int(m) for m in re.findall(r"\d+", problem.text)}
+    taken.discard(0)
+    names = set(P.free_names(problem.tree))
+    tries: list = []
+    for _ in range(3):  # two that agree: the first may hit a number of the user's
+        stand, label = Z.stand_ins(found, taken, names)
+        written = _written(problem, {**given, **stand}, seed)[:3]
+        try:
+            named = [{n: Z.name_sizes(t, label) for n, t in d.items()} for d in written]
+        except X.NoMatrixForm:  # a count of elements (n * m), or a user's number
+            named = None
+        if named is not None and tries and tries[-1] == named:
+            sizes = {n: Z.sizes(stand[n], label) for n in problem.missing}
+            return MatrixForm(*named, sizes=sizes)
+        tries.append(named)
+        taken |= set(label)
+    raise X.NoMatrixForm("its numbers depend on sizes nobody gave")
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
@@ -140,6 +179,21 @@ def stand_in(sym: Any, mat: MatrixForm | None) -> Any:
     state = np.where(np.isfinite(flat), "finite", "unknown").astype(object)
     return ClosedForm(  # the reason stays: no per-component forms (--expect)
         True, sym.reason, gradient_at=mat.values, flat_at=flat, flat_state=state
+    )
+
+
+def explain_sizes(verdict: Any, sym: Any, mat: MatrixForm | None) -> None:
+    """One line where the matrix form has value-less names and the
+    per-component forms could not be had: what the names were taken as."""
+    if mat is None or not mat.sizes or mat.forms is None or (sym and sym.ok):
+        return
+    from diffcli.expr.matrix_sizes import describe
+
+    if not any(mat.sizes.values()):  # scalars: no matrix to speak of
+        return
+    taken = ", ".join(f"{n} as {describe(v)}" for n, v in mat.sizes.items())
+    verdict.notes.append(
+        f"no per-component closed form without values; the matrix form takes {taken}"
     )
 
 

@@ -67,6 +67,7 @@ class GradResult:
     matrix_reason: str | None = None  # why there is no matrix form
     closed_form_matrix_latex: dict[str, str] | None = None
     closed_form_matrix_unicode: dict[str, str] | None = None
+    matrix_sizes: dict[str, list] | None = None  # value-less name -> ["n", 3]
 
 
 @dataclass
@@ -132,6 +133,7 @@ def grad_problem(
     sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)
     MF.check(problem, verdict, engine, mat, tol)
+    MF.explain_sizes(verdict, sym, mat)
     if check and engine and applied_count() > applied:  # custom Functions ran
         _check_custom_functions(problem, verdict, tol)
     derivatives = engine.derivatives if engine else {}
@@ -159,6 +161,7 @@ def grad_problem(
         matrix_reason=mat.reason if mat else None,
         closed_form_matrix_latex=mat.latex if mat else None,
         closed_form_matrix_unicode=mat.unicode if mat else None,
+        matrix_sizes=mat.sizes if mat else None,
     )
     result.variable_checks = variable_checks(result, tol)
     if expect:

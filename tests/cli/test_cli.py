@@ -107,7 +107,7 @@ def validate_grad(obj: dict) -> None:
     extras = {"constants", "hessian", "nth_derivative", "direction"}
     extras |= {"hessian_closed_form", "nth_closed_form"}
     extras |= {"closed_form_matrix", "closed_form_matrix_reason"}
-    extras |= {"closed_form_matrix_unicode"}
+    extras |= {"closed_form_matrix_unicode", "closed_form_matrix_sizes"}
     assert required <= set(obj) <= required | extras
     assert isinstance(obj["expr"], str)
     assert all(is_v(v) for v in obj["point"].values())
@@ -122,6 +122,8 @@ def validate_grad(obj: dict) -> None:
     for row in obj.get("hessian_closed_form", {}).values():
         assert all(is_s(v) for v in row.values())
     assert is_s(obj.get("nth_closed_form", ""))
+    for dims in obj.get("closed_form_matrix_sizes", {}).values():  # ["n", 3]
+        assert all(isinstance(d, int | str) for d in dims)
     validate_check(obj["check"])
 
 

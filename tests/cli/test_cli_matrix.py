@@ -51,3 +51,17 @@ def test_latex_on_the_command_line():
     assert "closed form (matrix) d/dX  X^{-\\top}" in human(*args)
     obj = json.loads(invoke(*args, "--json").stdout)
     assert obj["closed_form_matrix"] == {"X": "X^{-\\top}"}
+
+
+def test_value_less_names_get_a_matrix_form_over_symbolic_sizes():
+    out = human("grad", "x@A@x", "--at", "x=[1,2]", "--wrt", "x")
+    assert "closed form (matrix) d/dx  (A + A.T) @ x" in out
+    assert "(A + Aᵀ) x" in out
+    assert "– skipped" in out and "A has no value: the result is symbolic" in out
+    args = ("grad", "sum((A@w-b)**2)", "--at", "w=[1,2,3]", "--json")
+    obj = json.loads(invoke(*args).stdout)
+    assert obj["closed_form_matrix"] == {"w": "2 * A.T @ (A @ w - b)"}
+    assert obj["closed_form_matrix_sizes"] == {"A": ["n", 3], "b": ["n"]}
+    assert obj["check"]["status"] == "skipped"
+    latex = json.loads(invoke("grad", "logdet(X)", "--latex", "--json").stdout)
+    assert latex["closed_form_matrix"] == {"X": "X^{-\\top}"}
