@@ -19,6 +19,7 @@ from diffcli.engine.replay import Trace
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import ExprError
 from diffcli.minimize.stationary import StationaryPoint, solve_stationary
+from diffcli.verify.nonfinite import nonfinite_given
 from diffcli.verify.question import Values, prepare
 from diffcli.verify.witnesses import evaluate_at
 
@@ -109,6 +110,9 @@ def minimize(
         )
     if steps < 0:
         raise ExprError(f"steps must be >= 0, got {steps}")
+    given = nonfinite_given(problem, problem.wrt)
+    if given is not None:
+        raise ExprError(f"the start point is not finite ({given})")
     out, tensors = evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
     params = list(tensors.values())
     if out.numel() != 1:

@@ -390,6 +390,11 @@ def _value_state(
 ) -> None:
     """Whether the function is real and finite at the point, computed exactly
     step by step (sqrt(-1)**2 is not, though SymPy's closed form reads -1)."""
+    from diffcli.verify.nonfinite import nonfinite_given
+
+    if nonfinite_given(problem):  # a nan or inf given: nothing exact to find
+        result.value_state = "undefined"
+        return
     if problem.tree is not None:
         from diffcli.expr.exact import exact_value
 

@@ -17,6 +17,7 @@ from diffcli.engine.limits import OverBudget, over_budget, time_left
 from diffcli.engine.tensor import Tensor
 from diffcli.errors import DiffcliError
 from diffcli.verify import witnesses as W
+from diffcli.verify.nonfinite import nonfinite_given
 from diffcli.verify.question import Problem
 
 
@@ -33,6 +34,9 @@ def finite_differences(
     why = over_budget()
     if why is not None:
         return W.FiniteDifferences(False, why)
+    given = nonfinite_given(problem, problem.wrt)
+    if given is not None:  # no step can be taken from there
+        return W.FiniteDifferences(False, f"the point is not finite ({given})")
     try:
         with S.time_limit(time_left(), OverBudget):
             return _differences(problem, engine, order, tol)

@@ -95,8 +95,10 @@ def judge(
         )
     e, labels, notes = engine.flat, engine.labels, []
     verdict = Verdict("ok", notes=notes)
+    if NF.point_verdict(verdict, problem):
+        return verdict
     if not np.all(np.isfinite(engine.value)):
-        return NF.value_verdict(verdict, engine, sym)
+        return NF.value_verdict(verdict, engine, sym, problem)
     bad = np.zeros(e.shape, dtype=bool)
     kinks = np.zeros(e.shape, dtype=bool)
     sym_agrees = np.zeros(e.shape, dtype=bool)

@@ -30,12 +30,54 @@ def states(sym: Any) -> np.ndarray:
     return np.where(finite, "finite", "unknown").astype(object)
 
 
-def value_verdict(verdict: Any, engine: Any, sym: Any) -> Any:
+def nonfinite_given(problem: Any, names: Any = None) -> str | None:
+    """The first value given (of ``names``, else any) that is nan or infinite,
+    as ``x[1] = inf``."""
+    given = {**problem.fixed, **problem.point}
+    for name, value in given.items():
+        if names is not None and name not in names:
+            continue
+        flat = np.asarray(value, dtype=np.float64).ravel()
+        bad = np.flatnonzero(~np.isfinite(flat))
+        if bad.size:
+            k = int(bad[0])
+            where = name if np.ndim(value) == 0 else f"{name}{_index(value, k)}"
+            return f"{where} = {_number(flat[k])}"
+    return None
+
+
+def _index(value: Any, k: int) -> str:
+    return (
+        "[" + ", ".join(str(int(i)) for i in np.unravel_index(k, np.shape(value))) + "]"
+    )
+
+
+def point_verdict(verdict: Any, problem: Any) -> Any | None:
+    """A variable at nan or infinity: there is no derivative to check there."""
+    given = nonfinite_given(problem, problem.wrt)
+    if given is None:
+        return None
+    verdict.status = "not-differentiable"
+    verdict.reason = (
+        f"not differentiable here: the point is not finite ({given}); "
+        "derivatives are taken at real numbers"
+    )
+    return verdict
+
+
+def value_verdict(verdict: Any, engine: Any, sym: Any, problem: Any = None) -> Any:
     """The value itself is not finite: nothing to compare, only to explain."""
     value = np.asarray(engine.value, dtype=np.float64)
     shown = _number(value.ravel()[np.flatnonzero(~np.isfinite(value))[0]])
     state = None if sym is None else sym.value_state
-    if state == "finite":
+    given = None if problem is None else nonfinite_given(problem)
+    if given:
+        verdict.status = "not-differentiable"
+        verdict.reason = (
+            f"not differentiable here: the point is not finite ({given}), and "
+            f"so the value is {shown}"
+        )
+    elif state == "finite":
         exact = sym.value_exact.ravel()
         k = int(np.flatnonzero(~np.isfinite(value.ravel()))[0])
         verdict.status = "overflow"

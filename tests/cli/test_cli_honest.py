@@ -290,3 +290,34 @@ def test_minimize_ctrl_c_prints_the_partial_report(monkeypatch):
     calls.clear()
     text = cli(*args, code=130).stdout
     assert "stopped  interrupted at step 29" in text
+
+
+@pytest.mark.parametrize(
+    ("expr", "at", "given"),
+    [
+        ("x**2", "x=nan", "x = nan"),
+        ("exp(-x)", "x=inf", "x = inf"),  # was an internal error
+        ("sum(x*2)", "x=[1,-inf]", "x[1] = -inf"),
+    ],
+)
+def test_a_point_that_is_not_finite_is_said_so(expr, at, given):
+    obj = data("grad", expr, "--at", at)
+    assert obj["check"]["status"] == "not-differentiable"
+    assert obj["check"]["reason"] == (
+        f"not differentiable here: the point is not finite ({given}); "
+        "derivatives are taken at real numbers"
+    )
+
+
+def test_a_constant_that_is_not_finite_is_named_with_its_index():
+    obj = data("grad", "sum(x*A)", "--at", "x=[1,2]", "--let", "A=[[1,2],[3,-inf]]")
+    assert obj["check"]["reason"] == (
+        "not differentiable here: the point is not finite (A[1, 1] = -inf), and "
+        "so the value is -inf"
+    )
+
+
+def test_minimize_refuses_a_start_point_that_is_not_finite():
+    assert error("minimize", "x**2", "--at", "x=inf") == (
+        "error: the start point is not finite (x = inf)\n"
+    )
