@@ -510,8 +510,27 @@ def _dirac(x: Any, k: Any = 0) -> Any:
     return np.where(x == 0, np.nan, 0.0)
 
 
+LONG_FRACTION = 10**6  # a numerator or denominator beyond: shown as a decimal
+
+
+def readable_numbers(expr: Any) -> Any:
+    """``expr`` with fractions of float values (816367648554073/400000000000000,
+    a --let value made exact) shown as the float they came from (2.0409...):
+    the same number, without a wall of digits.  Short fractions stay."""
+    sp = sympy()
+    if not isinstance(expr, sp.Basic):
+        return expr
+    long = {
+        r: sp.Float(repr(float(r)), 17)
+        for r in expr.atoms(sp.Rational)
+        if max(abs(r.p), r.q) > LONG_FRACTION
+    }
+    return expr.xreplace(long) if long else expr
+
+
 def to_text(expr: Any, latex: bool = False) -> str:
     sp = sympy()
+    expr = readable_numbers(expr)
     if latex:
         names = {s: _latex_name(s.name) for s in getattr(expr, "free_symbols", ())}
         return sp.latex(expr, symbol_names=names)

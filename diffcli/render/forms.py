@@ -39,7 +39,9 @@ def _quick_text(e: Any, latex: bool) -> str:
         return expr_text(e, latex)
     from sympy.printing.str import sstr
 
-    return sstr(e, order="none")
+    from diffcli.expr.symbolic import readable_numbers
+
+    return sstr(readable_numbers(e), order="none")
 
 
 def _cut(text: str, full: bool) -> str:

@@ -287,3 +287,13 @@ def test_values_not_differentiated_are_held_constant():
     assert list(r.gradient) == ["x"]
     assert r.check.status == "ok"
     assert r.check.symbolic_max_abs_err == 0.0
+
+
+def test_fractions_of_float_values_are_shown_as_the_float_they_came_from():
+    """A --let value made exact is 816367648554073/400000000000000: shown as
+    0.816367648554073 (the same number); short fractions stay fractions."""
+    sp = S.sympy()
+    x = sp.Symbol("x")
+    e = sp.Rational("0.816367648554073") * x + sp.Rational(3, 10) + sp.Rational(1, 3)
+    assert S.to_text(e) == "0.816367648554073*x + 19/30"
+    assert float(sp.sympify(S.to_text(e)).subs(x, 1)) == float(e.subs(x, 1))
