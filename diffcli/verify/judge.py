@@ -133,8 +133,10 @@ def judge(
                     "slope"
                 )
         if fd.kinks is not None:
-            inside = (np.minimum(fd.left, fd.right) - tol.atol <= e) & (
-                e <= np.maximum(fd.left, fd.right) + tol.atol
+            # one-sided differences are first-order: allow their tolerance
+            slack = tol.rtol * np.maximum(abs(fd.left), abs(fd.right)) + tol.atol
+            inside = (np.minimum(fd.left, fd.right) - slack <= e) & (
+                e <= np.maximum(fd.left, fd.right) + slack
             )
             kinks = fd.kinks & inside & votes
         for k in np.flatnonzero(kinks):  # even where all agree: say so
