@@ -87,7 +87,8 @@ def _format_chunk(part: np.ndarray, suffixes: np.ndarray, closed: np.ndarray) ->
 
 def _short_decimals(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per value the integer m and scale d with |v| == m / 10**d, m < 10**15,
-    d smallest; d = -1 where no such pair exists (or repr uses an exponent)."""
+    d smallest; d = -1 where no such pair exists (or repr uses an exponent).
+    Scales below FILTER_AFTER cannot reach below 1e-3, where repr would."""
     mag = np.abs(part)
     whole = np.rint(mag)
     d = np.where((whole == mag) & (mag < 1e15), 0, -1)  # integers first: one pass
@@ -95,25 +96,35 @@ def _short_decimals(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if todo.size == 0:
         return whole.astype(np.int64), d
     m = np.where(d == 0, whole, 0).astype(np.int64)
-    mags = mag[todo]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # at most 15 significant digits in fixed notation (a filter only: the
-        # loop below checks each value)
-        scale = np.where(mags >= 1e-4, MAX_DIGITS - 1 - np.floor(np.log10(mags)), 0)
-        top = np.rint(mags * 10.0**scale)
-        short = (top < 1e15) & (top / 10.0**scale == mags)
-        keep = (mags >= 1e-4) & (mags < 1e15) & short
-    todo = todo[keep]
     for scale in range(1, len(_POW10)):
+        if scale == FILTER_AFTER:
+            todo = _at_most_15_digits(mag, todo)
         if todo.size == 0:
             break
         mags = mag[todo]
-        guess = np.rint(mags * _POW10[scale])
-        exact = (guess < 1e15) & (guess / _POW10[scale] == mags)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf, nan, 1e308
+            guess = np.rint(mags * _POW10[scale])
+            exact = (guess < 1e15) & (guess / _POW10[scale] == mags)
         m[todo[exact]] = guess[exact]
         d[todo[exact]] = scale
         todo = todo[~exact]
     return m, d
+
+
+FILTER_AFTER = 4  # scales tried on every value before _at_most_15_digits
+
+
+def _at_most_15_digits(mag: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """The values of ``todo`` that may have at most 15 significant digits in
+    fixed notation: a filter that spares full-precision values the other
+    scales (the loop checks each value it keeps)."""
+    mags = mag[todo]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fixed = (mags >= 1e-4) & (mags < 1e15)
+        exp = np.floor(np.log10(np.where(fixed, mags, 1.0))).astype(np.intp)
+        scale = _POW10[np.clip(MAX_DIGITS - 1 - exp, 0, len(_POW10) - 1)]
+        top = np.rint(mags * scale)
+        return todo[fixed & (top < 1e15) & (top / scale == mags)]
 
 
 class _Layout:
