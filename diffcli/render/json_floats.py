@@ -65,10 +65,10 @@ def _suffix_table(ndim: int) -> np.ndarray:
 
 def _format_chunk(part: np.ndarray, suffixes: np.ndarray, closed: np.ndarray) -> bytes:
     """One chunk: each value's text and its suffix, concatenated."""
+    if _mostly_long(part[:: max(1, part.size // SAMPLE)]):
+        return _by_repr(part, suffixes, closed)  # C's repr is fastest for those
     m, d = _short_decimals(part)
     rest = np.flatnonzero(d < 0)
-    if rest.size > part.size // 2:  # mostly full precision: C's repr is fastest
-        return _by_repr(part, suffixes, closed)
     layout = _Layout(m, d, np.signbit(part), rest.size == 0)
     texts = [_repr(v) for v in part[rest].tolist()]
     width = max(layout.width, max(map(len, texts), default=0))
@@ -83,6 +83,18 @@ def _format_chunk(part: np.ndarray, suffixes: np.ndarray, closed: np.ndarray) ->
     if np.count_nonzero(text) == text.size:  # every row as wide (ones, zeros)
         return text.tobytes()
     return text[text != 0].tobytes()
+
+
+SAMPLE = 64  # values looked at to choose a chunk's way
+
+
+def _mostly_long(sample: np.ndarray) -> bool:
+    """Whether most values of a sample need more than 15 digits (or repr's
+    exponent): random and computed values, which only repr can write; the
+    sample chooses the way, each value's text is exact either way."""
+    mag = np.abs(sample)
+    todo = np.flatnonzero((np.rint(mag) != mag) | (mag >= 1e15))
+    return 2 * _at_most_15_digits(mag, todo).size < 2 * todo.size - sample.size
 
 
 def _short_decimals(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
