@@ -133,6 +133,7 @@ def minimize(
     last_good = [p._data.copy() for p in params]
     stop, converged, diverged, taken = f"reached {steps} steps", False, None, steps
     still, good_step = 0, 0  # steps in a row that left the point unchanged
+    copying = False
     watch = stop_at_rounding and lr > 0
     interrupted = False
     with np.errstate(all="ignore"), _interruptible() as stopped:
@@ -170,9 +171,10 @@ def minimize(
                 break
             if step == steps:
                 break
+            copying = True  # Ctrl-C in here: the parameters are still the point
             for p, good in zip(params, last_good, strict=True):
                 np.copyto(good, p._data)  # in place: no second copy per step
-            good_step = step
+            good_step, copying = step, False
             _step(opt, params, grads)
             grads = None  # no gradient kept while the next one is computed
             if progress is not None:
@@ -193,6 +195,8 @@ def minimize(
                     history.append(HistoryRow(step + 1, value, gnorm))
                     break
     if stopped:  # Ctrl-C: the report so far, at the last point evaluated
+        if copying:  # last_good half written; the parameters are whole
+            last_good, good_step = [p._data for p in params], step
         interrupted, taken = True, good_step
         stop = f"interrupted at step {good_step}"
         for p, good in zip(params, last_good, strict=True):
