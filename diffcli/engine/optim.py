@@ -45,13 +45,56 @@ class Optimizer:
                     grad = p.grad._data
                     if group["weight_decay"]:
                         grad = grad + group["weight_decay"] * p._data
-                    p._data -= self._update(
-                        grad, p._data, self.state.setdefault(p, {}), group
-                    )
+                    state = self.state.setdefault(p, {})
+                    if _blockwise(p._data, grad):
+                        self._by_blocks(p._data, grad, state, group)
+                    else:
+                        p._data -= self._update(grad, p._data, state, group)
                     p._bump()
 
     def _update(self, grad, param, state, group) -> np.ndarray:
         raise NotImplementedError
+
+    def _by_blocks(self, param: np.ndarray, grad: np.ndarray, state, group) -> None:
+        """``param -= _update(...)`` a block of elements at a time, the state's
+        arrays updated block by block too.  Every update here is elementwise,
+        so the numbers are the same, without temporaries as large as the
+        parameter (each 80 MB at 1e7 values; Adam made five)."""
+        p, g = param.reshape(-1), grad.reshape(-1)
+        had = {k: v.reshape(-1) for k, v in state.items() if _same_size(v, p)}
+        whole = dict(had)  # and the arrays the first step makes
+        part: dict[str, Any] = {}
+        for start in range(0, p.size, BLOCK):
+            block = slice(start, start + BLOCK)
+            part = {**state, **{k: v[block] for k, v in had.items()}}
+            p[block] -= self._update(g[block], p[block], part, group)
+            for k, v in part.items():
+                if isinstance(v, np.ndarray) and v.ndim == 1 and k not in state:
+                    whole.setdefault(k, np.empty(p.size, v.dtype))
+                if k in whole:
+                    whole[k][block] = v
+        state.update(part)  # the scalars (Adam's step) as the last block left them
+        state.update({k: v.reshape(param.shape) for k, v in whole.items()})
+
+
+BLOCK = 1 << 16  # elements updated at a time by Optimizer._by_blocks
+
+
+def _same_size(value: Any, flat: np.ndarray) -> bool:
+    return isinstance(value, np.ndarray) and value.size == flat.size
+
+
+def _blockwise(param: np.ndarray, grad: Any) -> bool:
+    """Whether an update can go block by block: large, same shape, both flat
+    in memory, the parameter writeable."""
+    return (
+        param.size > BLOCK
+        and isinstance(grad, np.ndarray)
+        and grad.shape == param.shape
+        and param.flags.c_contiguous
+        and param.flags.writeable
+        and grad.flags.c_contiguous
+    )
 
 
 class SGD(Optimizer):

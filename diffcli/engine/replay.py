@@ -51,32 +51,31 @@ class Trace:
             inputs_of.append(inputs)
             vals.append(prim.forward(*inputs, **params))
         grads: list[Any] = [None] * len(vals)
-        out = vals[self.output]
-        grads[self.output] = np.ones_like(out) if np.ndim(out) else 1.0
+        value = vals[self.output]
+        grads[self.output] = np.ones_like(value) if np.ndim(value) else 1.0
         for k in range(len(self.program) - 1, -1, -1):
-            g = grads[self.leaves + k]
+            # every consumer of this node came later and is done: drop what is
+            # kept for it (on 1e7 values each array kept to the end is 80 MB)
+            g, ans, inputs = grads[self.leaves + k], vals[self.leaves + k], inputs_of[k]
+            vals[self.leaves + k] = grads[self.leaves + k] = inputs_of[k] = None
             if g is None:
                 continue
             prim, args, params = self.program[k]
-            inputs = inputs_of[k]
+            slots = [i for i, (kind, _) in enumerate(args) if kind == "slot"]
+            if not any(prim.reads_output(i) for i in slots):
+                ans = None  # x**2's value is gone before 2*x*g is made
             for i, (kind, a) in enumerate(args):
                 if kind == "slot":
                     gi = input_grad(
-                        prim,
-                        i,
-                        _NUMPY,
-                        g,
-                        vals[self.leaves + k],
-                        inputs,
-                        params,
-                        np.shape(vals[a]),
+                        prim, i, _NUMPY, g, ans, inputs, params, np.shape(vals[a])
                     )
                     grads[a] = gi if grads[a] is None else grads[a] + gi
+            g = ans = inputs = gi = None
         out = [
             np.zeros_like(v) if g is None else np.asarray(g)
             for v, g in zip(values, grads[: self.leaves], strict=True)
         ]
-        return np.asarray(vals[self.output]), out
+        return np.asarray(value), out
 
 
 def _scalar(x: Any) -> Any:

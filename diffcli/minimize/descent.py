@@ -115,6 +115,10 @@ def minimize(
         raise ExprError(f"the start point is not finite ({given})")
     out, tensors = evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
     params = list(tensors.values())
+    # the leaves hold their own copy of the point; the problem keeps its shapes
+    # only (all SymPy's stationary points need): 80 MB less on 1e7 values
+    for n in problem.wrt:
+        problem.point[n] = np.broadcast_to(0.0, problem.point[n].shape)
     if out.numel() != 1:
         raise ExprError(
             f"minimize needs a scalar expression; this one has shape "
@@ -124,6 +128,7 @@ def minimize(
     trace = Trace(out, params)
     # a one-element value of any shape ([x**2]) is a scalar to descend on
     to_float = float if out.ndim == 0 else lambda v: float(np.reshape(v, ()))
+    del out  # its graph holds every intermediate value; the trace replays it
     opt = make_optimizer(optimizer, params, lr, momentum, betas, weight_decay)
     every = every or max(1, steps // 10)
     history: list[HistoryRow] = []
@@ -132,6 +137,7 @@ def minimize(
     last_good = [p._data.copy() for p in params]
     stop, converged, diverged, taken = f"reached {steps} steps", False, None, steps
     still, good_step = 0, 0  # steps in a row that left the point unchanged
+    copying = False
     watch = stop_at_rounding and lr > 0
     interrupted = False
     with np.errstate(all="ignore"), _interruptible() as stopped:
@@ -169,16 +175,17 @@ def minimize(
                 break
             if step == steps:
                 break
-            last_good, good_step = [p._data.copy() for p in params], step
-            for p, g in zip(params, grads, strict=True):
-                p.grad = Tensor._wrap(g)
-            opt.step()
+            copying = True  # Ctrl-C in here: the parameters are still the point
+            for p, good in zip(params, last_good, strict=True):
+                np.copyto(good, p._data)  # in place: no second copy per step
+            good_step, copying = step, False
+            _step(opt, params, grads)
+            grads = None  # no gradient kept while the next one is computed
             if progress is not None:
                 progress(step + 1)
             if watch:
-                # bytes, not np.array_equal: 20 times faster, 0.1 us a step
                 moved = any(
-                    p._data.tobytes() != good.tobytes()
+                    _moved(p._data, good)
                     for p, good in zip(params, last_good, strict=True)
                 )
                 still = 0 if moved else still + 1
@@ -192,6 +199,8 @@ def minimize(
                     history.append(HistoryRow(step + 1, value, gnorm))
                     break
     if stopped:  # Ctrl-C: the report so far, at the last point evaluated
+        if copying:  # last_good half written; the parameters are whole
+            last_good, good_step = [p._data for p in params], step
         interrupted, taken = True, good_step
         stop = f"interrupted at step {good_step}"
         for p, good in zip(params, last_good, strict=True):
@@ -204,7 +213,8 @@ def minimize(
             history.append(HistoryRow(good_step, value, gnorm))
     if diverged is None and taken % sample:
         curve.append(value)  # the curve ends where descent did
-    point = {n: p._data.copy() for n, p in zip(problem.wrt, params, strict=True)}
+    # the parameters' own arrays: nothing updates them any more
+    point = {n: p._data for n, p in zip(problem.wrt, params, strict=True)}
     result = MinimizeResult(
         text,
         optimizer,
@@ -230,6 +240,24 @@ def minimize(
     if solve and not interrupted:
         add_stationary(result, *solve_stationary(problem, solve_timeout))
     return result
+
+
+def _step(opt: optim.Optimizer, params: list[Tensor], grads: list[np.ndarray]) -> None:
+    """One update with ``grads``, which no parameter keeps afterwards."""
+    for p, g in zip(params, grads, strict=True):
+        p.grad = Tensor._wrap(g)
+    opt.step()
+    opt.zero_grad()
+
+
+def _moved(now: np.ndarray, before: np.ndarray) -> bool:
+    """Whether a step changed any bit of a parameter: bytes for small arrays
+    (20 times faster than np.array_equal, 0.1 us a step); large float64 ones
+    compared as integers in place (tobytes would copy both arrays)."""
+    large = now.size > 4096 and now.dtype == before.dtype == np.float64
+    if large and now.flags.c_contiguous and before.flags.c_contiguous:
+        return not np.array_equal(now.view(np.uint64), before.view(np.uint64))
+    return now.tobytes() != before.tobytes()
 
 
 class _Stopped:

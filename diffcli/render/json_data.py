@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.render.json_floats import float_array_pieces
 from diffcli.render.matrix_views import matrix_json
 from diffcli.render.text import exact_text, expr_text, is_number, nested, number_text
 from diffcli.verify.verdict import GradResult, JacobianResult, MultiResult, Verdict
@@ -83,13 +84,13 @@ def jsonable(value: Any) -> Any:
 
 
 SMALL_ARRAY = 1000  # larger float arrays are written straight from numpy
-CHUNK = 65536  # numbers formatted at a time: bounded memory for any size
 
 
 class Floats:
     """A large float array in JSON data, kept as it is: ``dumps`` writes it in
-    chunks (time proportional to its size, memory bounded), where a list of
-    Python floats would take ten times the memory and longer to walk."""
+    chunks formatted by numpy (json_floats.py: time proportional to its size,
+    memory bounded), where a list of Python floats would take ten times the
+    memory and a repr per value."""
 
     __slots__ = ("array",)
 
@@ -124,7 +125,7 @@ def _dump(data: Any, indent: int, depth: int) -> Iterator[str]:
             yield from _dump(v, indent, depth + 1)
         yield "\n" + " " * (indent * depth) + "]"
     elif isinstance(data, Floats):
-        yield from _floats(data.array)
+        yield from float_array_pieces(data.array)
     elif isinstance(data, list) and any(isinstance(v, Floats | list) for v in data):
         for i, v in enumerate(data):
             yield ", " if i else "["
@@ -132,28 +133,6 @@ def _dump(data: Any, indent: int, depth: int) -> Iterator[str]:
         yield "]" if data else "[]"
     else:
         yield json.dumps(data, allow_nan=False)
-
-
-def _floats(a: np.ndarray) -> Iterator[str]:
-    """A float array as nested JSON lists, "nan"/"inf"/"-inf" as strings."""
-    if a.ndim == 0:
-        yield json.dumps(jsonable(a.item()))
-        return
-    yield "["
-    if a.ndim > 1:
-        for i, row in enumerate(a):
-            if i:
-                yield ", "
-            yield from _floats(row)
-    for start in range(0, a.size if a.ndim == 1 else 0, CHUNK):
-        part = a[start : start + CHUNK]
-        text = map(repr, part.tolist()) if np.isfinite(part).all() else _quoted(part)
-        yield (", " if start else "") + ", ".join(text)
-    yield "]"
-
-
-def _quoted(part: np.ndarray) -> Iterator[str]:
-    return (json.dumps(jsonable(v)) for v in part.tolist())
 
 
 # --- results ------------------------------------------------------------------------

@@ -10,24 +10,28 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 LIMIT = 3 * 1024**3  # bytes of address space for one command
 
-PRELUDE = f"""
+PRELUDE = """
 import resource, sys
-resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
 from diffcli.cli import main
 sys.argv = ["diffcli", *sys.argv[1:]]
 main()
 """
 
 
-def bounded(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``diffcli ARGS`` in a fresh interpreter with at most LIMIT of memory."""
+def bounded(
+    *args: str, timeout: float = 120, limit: int = LIMIT
+) -> subprocess.CompletedProcess:
+    """``diffcli ARGS`` in a fresh interpreter with at most ``limit`` bytes of
+    address space."""
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
     return subprocess.run(
-        [sys.executable, "-c", PRELUDE, *args],
+        [sys.executable, "-c", PRELUDE.format(limit=limit), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -205,3 +209,46 @@ def test_an_empty_junit_name_is_a_usage_error(tmp_path):
         "--junit needs a file name"
         in invoke("check", str(cases), "--junit", "", code=2).stderr
     )
+
+
+def test_a_large_json_array_reads_back_as_the_same_floats():
+    """1e6 values of full precision (the gradient) and short decimals (the
+    point) through the numpy writer: the JSON parses to the very floats."""
+    run = bounded(
+        "grad", "sum(sin(x))", "--at", "x=arange(10**6)/10", "--no-check", "--json"
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    x = np.arange(10**6) / 10
+    assert data["point"]["x"][:3] == [0.0, 0.1, 0.2]
+    assert data["point"]["x"] == x.tolist()
+    assert data["gradient"]["x"] == np.cos(x).tolist()  # d sin(x) = cos(x)
+
+
+ARRAY = 8 * 10**7  # bytes of 1e7 float64 values
+
+
+def _imports_peak() -> int:
+    """Address space (bytes) of an interpreter that has imported the command."""
+    code = (
+        "import diffcli.cli.minimize, diffcli.minimize.descent\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.split()[1]) * 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux only")
+def test_a_descent_on_1e7_values_needs_a_few_copies_of_them():
+    """The point, the leaf the engine descends on, the last good point and one
+    array at a time in the step: five arrays above the imports are enough
+    (each step's temporaries and the trace's values used to need eight)."""
+    limit = _imports_peak() + 5 * ARRAY
+    args = ("minimize", "sum(x**2)", "--at", "x=ones(10**7)", "--steps", "3")
+    run = bounded(*args, "--no-solve", limit=limit)
+    assert run.returncode == 0, run.stderr
+    # three steps of x -= 0.01 * 2x from 1: x = 0.98**3 = 0.941192
+    assert "x = [0.941192, 0.941192, 0.941192, ..." in run.stdout
+    assert "value    8858423.8" in run.stdout  # 1e7 * 0.941192**2

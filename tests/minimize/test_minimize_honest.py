@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from diffcli.minimize import descent
 from diffcli.minimize.descent import STILL_STEPS, minimize
 from diffcli.minimize.stationary import stationary_points
 from diffcli.verify.question import prepare
@@ -73,6 +74,27 @@ def test_ctrl_c_ends_the_run_with_the_report_so_far():
     assert r.steps == 49 and float(r.point["x"]) == pytest.approx(0.98**49, rel=1e-14)
     assert [h.step for h in r.history] == [0, 10, 20, 30, 40, 49]
     assert r.stationary_points is None  # no solve after Ctrl-C
+
+
+def test_ctrl_c_while_the_last_good_point_is_copied_reports_one_whole_point(
+    monkeypatch,
+):
+    """The last good point is copied in place, one variable after the other;
+    Ctrl-C between them must not report x from one step and y from another."""
+    copies = []
+    real = np.copyto
+
+    def copyto(dst, src, **kw):
+        copies.append(1)
+        if len(copies) == 2 * 20 + 2:  # step 20: x copied, y not yet
+            raise KeyboardInterrupt
+        return real(dst, src, **kw)
+
+    monkeypatch.setattr(descent.np, "copyto", copyto)
+    r = minimize("x**2 + y**2", {"x": 1.0, "y": 2.0}, lr=0.01, steps=1000, solve=False)
+    assert r.interrupted and r.stop_reason == "interrupted at step 20"
+    assert float(r.point["x"]) == pytest.approx(0.98**20, rel=1e-14)
+    assert float(r.point["y"]) == pytest.approx(2 * 0.98**20, rel=1e-14)
 
 
 def test_one_element_values_of_any_shape():
