@@ -119,17 +119,16 @@ def grad_problem(
     applied = applied_count()
     engine = W.engine(problem, seed, order) if problem.numeric else None
     seed_array = engine.seed if engine else W.seed_array(seed)
-    fd = None
+    fd = mat = None
+    if check:  # first: it takes milliseconds, and stands in when others run out
+        progress.report("closed form (matrix)")
+        mat = MF.derive(problem, seed_array, order, time_left(tol.sym_timeout))
     if check and engine:
         progress.report("finite differences")
         fd = held.finite_differences(problem, engine, order, tol)
     if check:
         progress.report("closed form (SymPy)")
     sym = closed_form(problem, seed_array, order, tol, engine) if check else None
-    mat = None
-    if check:
-        progress.report("closed form (matrix)")
-        mat = MF.derive(problem, seed_array, order, time_left(tol.sym_timeout))
     sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
     verdict = judge(problem, engine, sym, fd, tol, check)
     MF.check(problem, verdict, engine, mat, tol)

@@ -169,11 +169,11 @@ def test_progress_names_each_stage_and_counts_the_entries_simplified():
     finally:
         stop()
     assert seen == [
+        "closed form (matrix)",
         "finite differences",
         "closed form (SymPy)",
         "closed form: derivative",
         "closed form: simplifying 1/2",
         "closed form: simplifying 2/2",
         "closed form: value at the point",
-        "closed form (matrix)",
     ]
