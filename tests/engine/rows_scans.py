@@ -40,6 +40,8 @@ REDUCTIONS = {
     # N - 0.5 > 0 even for one element (N - 1 would be 0 there)
     "var_half": (lambda x, d, k: x.var(d, keepdim=k, correction=0.5), anywhere),
     "std": (lambda x, d, k: dc.std(x, d, keepdim=k, correction=0), distinct),
+    # PyTorch's older spelling of correction=0
+    "std_biased": (lambda x, d, k: x.std(d, keepdim=k, unbiased=False), distinct),
     "norm_inf": (lambda x, d, k: dc.norm(x, INF, d, k), distinct),
     "norm_minus_inf": (lambda x, d, k: dc.norm(x, -INF, d, k), distinct),
     "norm_fro": (lambda x, d, k: dc.norm(x, "fro", d, k), nonzero),

@@ -168,3 +168,15 @@ def test_numpy_keyword_names_as_torch_accepts_them(torch_float64):
     both(program, torch_float64)
     with pytest.raises(TypeError, match="no keyword 'axes'"):
         dc.sum(dc.tensor([1.0]), axes=0)
+
+
+def test_var_and_std_take_pytorchs_older_unbiased_keyword():
+    """unbiased=False divides by N, True by N - 1 (mean 7/3, squares 14/3)."""
+    x = dc.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    assert dc.var(x, unbiased=False).item() == pytest.approx(14 / 9)
+    assert x.var(0, unbiased=True).item() == pytest.approx(7 / 3)
+    s = x.std(unbiased=False)
+    s.backward()
+    # d std / dx = (x - mean) / (N std)
+    expected = (np.array([1, 2, 4]) - 7 / 3) / (3 * np.sqrt(14 / 9))
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)

@@ -102,7 +102,23 @@ define(
 )
 
 
-_STAT = "dim: dims = None, *, correction: float = 1, keepdim: bool = False"
+_STAT = (
+    "dim: dims = None, *, correction: float = 1, keepdim: bool = False, "
+    "unbiased: bool = None"
+)
+
+
+def _statistic(name: str):
+    """PyTorch's older spelling: unbiased=False is correction=0."""
+
+    def body(F, x, dim=None, correction=1, keepdim=False, unbiased=None):
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
+        return F.op(name, x, dim=dim, correction=correction, keepdim=keepdim)
+
+    return body
+
+
 for _name, _what, _rule in [
     ("var", "variance", R.var_vjp),
     ("std", "standard deviation", R.std_vjp),
@@ -115,6 +131,7 @@ for _name, _what, _rule in [
         (_rule,),
         sympy=getattr(Y, _name),
         reads_ans=_name == "std",
+        body=_statistic(_name),
         kinks="inf or nan where N <= correction"
         + ("; the gradient is 0 where std is 0" if _name == "std" else ""),
         **_REDUCE,
