@@ -46,6 +46,11 @@ class ExprError(DiffcliError, ValueError):
         return f"{self.message}\n{where}" if where else self.message
 
 
+class ArgumentTypeError(DiffcliError, TypeError):
+    """An argument of the wrong kind, said in diffcli's words (a TypeError, as
+    PyTorch raises there), so that it is shown as written, not replaced."""
+
+
 class ShapeError(DiffcliError, ValueError):
     """Inputs whose shapes do not fit the operation, found before computing."""
 

@@ -356,8 +356,10 @@ def parse(text: str) -> Expr:
         raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
     except (RecursionError, MemoryError):
         raise ExprError(_too_deep(), text) from None
-    except (ValueError, OverflowError) as e:  # defensive: odd literals
-        raise ExprError(f"cannot parse expression: {e}", text) from None
+    except (ValueError, OverflowError):  # defensive: odd literals
+        raise ExprError(
+            "cannot parse expression: a literal is out of range", text
+        ) from None
     conv = _Converter(text, body, lead, origin)
     conv.check_depth(tree.body)
     try:

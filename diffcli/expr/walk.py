@@ -28,6 +28,26 @@ class Interrupt(DiffcliError):
     the walk lets it through unchanged instead of pointing at where it struck."""
 
 
+def _cannot(e: Any, err: Exception) -> str:
+    """A failure inside a function or operator, in diffcli's words."""
+    what = f"{e.func}()" if isinstance(e, P.Call) else "this"
+    zero = isinstance(err, ZeroDivisionError)
+    why = "a division by zero" if zero else "its arguments"
+    return f"{what} cannot be computed here ({why})"
+
+
+def _out_of_range(index: tuple, shape: tuple) -> str:
+    """Which index does not fit ``shape``, said as numpy would mean it."""
+    n = sum(i is not None for i in index)
+    if n > len(shape):
+        return f"too many indices: {len(shape)}-dimensional, but {n} were indexed"
+    for axis, (i, size) in enumerate(zip(index, shape, strict=False)):
+        for k in i if isinstance(i, list) else [i]:
+            if isinstance(k, int) and not -size <= k < size:
+                return f"index {k} is out of bounds for axis {axis} with size {size}"
+    return "an index is out of range"
+
+
 class Backend(Protocol):
     """What an interpreter supplies; values are whatever it computes with."""
 
@@ -66,16 +86,12 @@ class _Walk:
             return getattr(self, type(e).__name__)(e)
         except (ExprError, Interrupt):
             raise
-        except (
-            DiffcliError,
-            ValueError,
-            TypeError,
-            IndexError,
-            ZeroDivisionError,
-        ) as err:
+        except DiffcliError as err:  # diffcli's own sentence
             raise self.error(str(err).split("\n")[0], e) from None
-        except (OverflowError, MemoryError) as err:
-            raise self.error(f"too large to compute: {err}", e) from None
+        except (ValueError, TypeError, IndexError, ZeroDivisionError) as err:
+            raise self.error(_cannot(e, err), e) from None  # never Python's text
+        except (OverflowError, MemoryError):
+            raise self.error("too large to compute", e) from None
 
     # --- leaves -------------------------------------------------------------
     def Num(self, e: P.Num) -> Any:
@@ -132,10 +148,10 @@ class _Walk:
         shape = self.b.shape(value)
         try:
             np.empty(shape, dtype=bool)[index]
-        except IndexError as err:
-            raise self.error(
-                f"{err} (the indexed value has shape {shape})", e
-            ) from None
+        except IndexError:
+            said = _out_of_range(index, shape)
+            said += f" (the indexed value has shape {shape})"
+            raise self.error(said, e) from None
         return self.F.op("getitem", value, index=index if len(index) > 1 else index[0])
 
     def index_item(self, item: Any) -> Any:

@@ -15,7 +15,7 @@ import numpy as np
 from diffcli.engine.limits import over_budget, time_left
 from diffcli.errors import DiffcliError
 from diffcli.expr import sweep
-from diffcli.verify.question import Problem
+from diffcli.verify.question import Problem, at_node
 
 
 @dataclass
@@ -83,8 +83,9 @@ def closed_form(
             TypeError,
             ValueError,
             RecursionError,
-        ) as err:
-            failed = ClosedForm(False, f"SymPy could not derive it: {err}")
+        ) as err:  # diffcli's own words, never the exception's text
+            said = f"SymPy could not derive it{at_node(problem, err)}"
+            failed = ClosedForm(False, said)
     if _needs_value_state(engine) and problem.tree is not None:
         _value_state(S, problem, failed, engine.value, None)  # no closed form needed
     return failed

@@ -243,8 +243,9 @@ def _decide(
     at = _point_values(problem, symbols)
     try:
         fn = S.evaluator(symbols, every)
-    except Exception as err:  # SymPy cannot write it for numpy
-        check.status, check.reason = "undecided", f"cannot evaluate it: {err}"
+    except Exception:  # SymPy cannot write it for numpy
+        check.status = "undecided"
+        check.reason = "cannot evaluate it: SymPy could not write it for numpy"
         return check
     rng = np.random.default_rng(0)
     points = [at] if at and None not in at else []

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.verify.judge import compare
-from diffcli.verify.question import Problem
+from diffcli.verify.question import Problem, failed_node
 
 
 @dataclass
@@ -63,8 +63,10 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason="symbolic sizes are not supported: give every value")
     values = {**problem.constants, **problem.point}
     shapes = {n: np.shape(v) for n, v in values.items()}
+    stage = "written"  # what failed, in diffcli's words (never an exception's)
     try:
         f = MB.matrix_of(problem.tree, shapes, problem.text)
+        stage = "derived"
         start = _seed(f, seed)
         grads = MB.gradient(f, problem.wrt, start)
         forms = {n: X.zeros_text(problem.shape_of(n)) for n in problem.wrt}
@@ -76,6 +78,7 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         shown = {n: "0" for n in problem.wrt} | {
             n: L.unicode(g) for n, g in exprs.items()
         }
+        stage = "evaluated at the point"
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -93,11 +96,20 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
     except RecursionError:
         return MatrixForm(reason="no matrix form: the expression is nested too deeply")
-    except (DiffcliError, ArithmeticError, ValueError, TypeError, KeyError) as err:
-        return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
-    except Exception as err:  # a gap here must not cost the gradient: said
-        return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
+    except DiffcliError as err:  # at a node of the expression: name it
+        return MatrixForm(reason=_failed(problem, err, stage))
+    except Exception:  # a gap here must not cost the gradient: said
+        return MatrixForm(reason=_failed(problem, None, stage))
     return MatrixForm(forms, latex, shown, at)
+
+
+def _failed(problem: Problem, err: Exception | None, stage: str) -> str:
+    """Why there is no matrix form, in diffcli's words: the function (or
+    operator) where writing it failed, else the stage that failed."""
+    node = failed_node(problem, err) if err is not None else None
+    if stage == "written" and node:
+        return f"no matrix form for {_NAMES.get(node, node)}"
+    return f"no matrix form: it could not be {stage}"
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
@@ -156,9 +168,19 @@ def check(
         return
     if mat.note:  # it stood in: judged as the closed form
         verdict.notes.append(mat.note)
-        return
     flat = _flat(problem, mat)
     if flat.shape != engine.flat.shape:
+        return
+    undefined = ~np.isfinite(flat)
+    if undefined.any():  # no witness there: said, never agreeing silently
+        from diffcli.verify.nonfinite import listed
+
+        verdict.notes.append(
+            f"the matrix closed form is not a finite real number at "
+            f"{listed(engine.labels, undefined)} (undefined at the point); "
+            "it is no witness there"
+        )
+    if mat.note:
         return
     usable = np.isfinite(flat) & np.isfinite(engine.flat)
     # norm-wise: float64 rounding in a sum of products is relative to the
@@ -166,8 +188,8 @@ def check(
     scale = float(np.max(np.abs(flat[usable]), initial=0.0))
     c = compare(engine.flat, flat, tol.sym_rtol, tol.sym_atol + tol.sym_rtol * scale)
     off = c.off & usable
-    mat.agrees = not off.any()
-    if mat.agrees:
+    mat.agrees = None if not usable.any() else not off.any()
+    if mat.agrees is not False:
         return
     k = int(np.flatnonzero(off)[0])
     mat.reason = (
