@@ -32,6 +32,7 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     Slice,
     Str,
     Unary,
+    chain,
     children,
     free_names,
     integer,
@@ -40,7 +41,8 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
 )
 
 MAX_LENGTH = 10_000
-MAX_DEPTH = 200
+MAX_DEPTH = 200  # nesting; a chain a + b + c ... does not nest
+MAX_OPERATORS = 2000  # terms of a long sum, within what Python's parser takes
 MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
 MAX_DIGITS = 400
@@ -96,11 +98,30 @@ def _prescan(text: str) -> None:
         if len(m.group()) > MAX_DIGITS:
             msg = f"number has too many digits (limit {MAX_DIGITS})"
             raise ExprError(msg, text, m.start(), m.end())
+    operators = list(re.finditer(r"[-+*/@]", text))
+    if len(operators) > MAX_OPERATORS:
+        at = operators[MAX_OPERATORS].start()
+        msg = f"expression has {len(operators)} operators (limit {MAX_OPERATORS})"
+        raise ExprError(msg, text, at)
     depth = 0
     for i, ch in enumerate(text):
         depth += (ch in "([{") - (ch in ")]}")
         if depth > MAX_DEPTH:
             raise ExprError(_too_deep(), text, i)
+
+
+_LEVELS = [{ast.Add, ast.Sub}, {ast.Mult, ast.Div, ast.MatMult}]
+
+
+def _chained(node: ast.AST, child: ast.AST) -> bool:
+    """``child`` is the left operand of ``node``, of the same precedence
+    (a - b + c: a chain, walked along; a ** b ** c nests to the right)."""
+    return (
+        isinstance(node, ast.BinOp)
+        and child is node.left
+        and isinstance(child, ast.BinOp)
+        and any({type(node.op), type(child.op)} <= level for level in _LEVELS)
+    )
 
 
 class _Converter:
@@ -136,7 +157,10 @@ class _Converter:
             if d > MAX_DEPTH:
                 raise self.error(_too_deep(), node)
             for c in ast.iter_child_nodes(node):
-                stack.append((c, d + isinstance(c, ast.expr)))
+                # a chain a + b + c ... nests its left operand: a long sum is
+                # not deep, and the tree's walks follow such chains iteratively
+                deeper = isinstance(c, ast.expr) and not _chained(node, c)
+                stack.append((c, d + deeper))
 
     def expr(
         self, node: ast.AST, cond: bool = False, kw: bool = False, text: bool = False
@@ -203,17 +227,26 @@ class _Converter:
         raise self.error(msg, sp)
 
     def binop(self, node: ast.BinOp, sp: tuple[int, int]) -> Binary:
-        op = _BINOPS.get(type(node.op))
-        if op is None:
+        spine = [node]  # a + b - c ...: the chain is followed, not recursed
+        while _chained(spine[-1], spine[-1].left):
+            spine.append(spine[-1].left)
+        for link in spine:  # outermost first, as the recursion found them
+            self.operator(link)
+        out = self.expr(spine[-1].left)
+        for link in reversed(spine):
+            op, right = _BINOPS[type(link.op)], self.expr(link.right)
+            if op == "**":
+                self.check_exponent(right)
+            out = Binary(op, out, right, *self.span(link))
+        return out
+
+    def operator(self, node: ast.BinOp) -> None:
+        if type(node.op) not in _BINOPS:
             sym = _BADOPS.get(type(node.op), "?")
             _, a = self.span(node.left)
             b = self.text.find(sym, a, self.span(node.right)[0])
-            at = (b, b + len(sym)) if b >= 0 else sp
+            at = (b, b + len(sym)) if b >= 0 else self.span(node)
             raise self.error(f"operator '{sym}' is not supported", at)
-        left, right = self.expr(node.left), self.expr(node.right)
-        if op == "**":
-            self.check_exponent(right)
-        return Binary(op, left, right, *sp)
 
     def check_exponent(self, e: Expr) -> None:
         v = literal(e, self.memo)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from diffcli.engine.limits import one_evaluation
+from diffcli.engine.limits import OverBudget, one_evaluation
 from diffcli.engine.primitive import Ops
 from diffcli.engine.table import FUNCTIONS, PRIMITIVES
 from diffcli.errors import DiffcliError, ExprError
@@ -82,16 +82,23 @@ class _Walk:
         return ExprError(message, self.source, node.col, node.end)
 
     def eval(self, e: P.Expr) -> Any:
-        try:
+        try:  # one frame per node: the nesting limit is Python's stack
             return getattr(self, type(e).__name__)(e)
-        except (ExprError, Interrupt):
-            raise
-        except DiffcliError as err:  # diffcli's own sentence
-            raise self.error(str(err).split("\n")[0], e) from None
-        except (ValueError, TypeError, IndexError, ZeroDivisionError) as err:
-            raise self.error(_cannot(e, err), e) from None  # never Python's text
-        except (OverflowError, MemoryError):
-            raise self.error("too large to compute", e) from None
+        except Exception as err:
+            raise self.failed(e, err) from None
+
+    def failed(self, e: P.Expr, err: Exception) -> Exception:
+        """What to raise for ``err`` at node ``e``: diffcli's words, never
+        Python's; a budget or an error already placed passes unchanged."""
+        if isinstance(err, ExprError | Interrupt | OverBudget):  # no node's fault
+            return err
+        if isinstance(err, DiffcliError):  # diffcli's own sentence
+            return self.error(str(err).split("\n")[0], e)
+        if isinstance(err, ValueError | TypeError | IndexError | ZeroDivisionError):
+            return self.error(_cannot(e, err), e)
+        if isinstance(err, OverflowError | MemoryError):
+            return self.error("too large to compute", e)
+        return err
 
     # --- leaves -------------------------------------------------------------
     def Num(self, e: P.Num) -> Any:
@@ -112,7 +119,17 @@ class _Walk:
         return value if e.op == "+" else self.F.op("neg", value)
 
     def Binary(self, e: P.Binary) -> Any:
-        a, b = self.eval(e.left), self.eval(e.right)
+        spine = P.chain(e)  # a + b + c ...: followed, not recursed
+        value = self.eval(spine[-1].left)
+        for link in reversed(spine):
+            try:
+                value = self.link(link, value)
+            except Exception as err:
+                raise self.failed(link, err) from None
+        return value
+
+    def link(self, e: P.Binary, a: Any) -> Any:
+        b = self.eval(e.right)
         if e.op != "@":
             self.broadcast(e, e.op, a, b)
         return self.F.op(BINARY[e.op], a, b)
