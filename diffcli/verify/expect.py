@@ -70,6 +70,12 @@ class ExpectCheck:
         if self.status == "refuted":
             shown = [f"{k}={v:.6g}" for k, v in list(self.at.items())[:SHOWN]]
             more = ", ..." if len(self.at) > SHOWN else ""
+            if not np.isfinite(self.expected):
+                return (
+                    f"{self.entry} at {', '.join(shown)}{more}: the derivative is "
+                    f"{self.actual:.6g}, but your formula is not a finite real "
+                    "number there"
+                )
             return (
                 f"{self.entry} at {', '.join(shown)}{more}: the derivative is "
                 f"{self.actual:.6g}, your formula {self.expected:.6g}"
@@ -239,7 +245,7 @@ def _decide(
         return check
     domain = [sp.sympify(v) for v in np.ravel(function)] if function is not None else []
     every = mine + theirs + domain
-    symbols = sorted(set().union(*(x.free_symbols for x in every)), key=str)
+    symbols = sorted(set().union(*(x.free_symbols for x in every)), key=natural)
     at = _point_values(problem, symbols)
     try:
         fn = S.evaluator(symbols, every)
@@ -256,7 +262,14 @@ def _decide(
         n = len(entries)
         a, b = values[:n], values[n : 2 * n]
         if not (np.isfinite(values).all() and not values.imag.any()):
-            continue  # outside the domain of the function or of a derivative
+            # outside the domain of the function or of its derivative: no
+            # comparison; but a formula undefined where both are defined is wrong
+            k = _undefined_in_domain(mine, values, n, symbols, p)
+            if k is not None:
+                exact = _exact_at(theirs[k], symbols, p)
+                true = float(b[k].real) if exact is None else exact
+                return _refuted(check, e, entries[k], symbols, p, (np.nan, true))
+            continue
         close = np.abs(a - b) <= ATOL + RTOL * np.maximum(np.abs(a), np.abs(b))
         counts = True  # the point shows agreement only if every entry does
         for k in np.flatnonzero(~close):
@@ -267,11 +280,7 @@ def _decide(
             if exact == UNKNOWN:
                 counts = False
             elif exact is not None:
-                check.status = "refuted"
-                check.entry = _entry_name(e, entries[k])
-                check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
-                check.expected, check.actual = exact
-                return check
+                return _refuted(check, e, entries[k], symbols, p, exact)
         check.points += counts
         if check.points == SAMPLES:
             break
@@ -279,6 +288,38 @@ def _decide(
         check.status = "undecided"
         check.reason = "no point tried where both are defined could be compared"
     return check
+
+
+def _refuted(
+    check: ExpectCheck, e: Expectation, entry: tuple, symbols: list, p: list, found
+) -> ExpectCheck:
+    """``check`` refuted at point ``p``: ``found`` is (formula, derivative)."""
+    check.status, check.entry = "refuted", _entry_name(e, entry)
+    check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
+    check.expected, check.actual = found
+    return check
+
+
+def _undefined_in_domain(
+    mine: list[Any], values: np.ndarray, n: int, symbols: list[Any], p: list[float]
+) -> int | None:
+    """The first entry where the formula is not a finite real number at ``p``
+    (computed exactly: float64 overflow is no proof) while the derivative and
+    the function are; None if there is none."""
+    real = np.isfinite(values) & (values.imag == 0)
+    if not real[n:].all():
+        return None
+    for k in np.flatnonzero(~real[:n]):
+        if _exactly_undefined(mine[k], symbols, p):
+            return int(k)
+    return None
+
+
+def _exactly_undefined(form: Any, symbols: list[Any], at: list[float]) -> bool:
+    """Whether ``form`` at ``at``, to 30 digits, is nan, infinite or not real
+    (False where SymPy cannot tell in time)."""
+    value = _exact_complex(form, symbols, at)
+    return value is not None and (not np.isfinite(value) or value.imag != 0)
 
 
 def _jumps(fn: Any, p: list[float], k: int) -> bool:
@@ -326,16 +367,27 @@ def _exact_difference(
 
 def _exact_at(form: Any, symbols: list[Any], at: list) -> float | None:
     """``form`` at the point to 30 digits (None if it cannot be had)."""
+    value = _exact_complex(form, symbols, at)
+    return value.real if value is not None and not value.imag else None
+
+
+def _exact_complex(form: Any, symbols: list[Any], at: list) -> complex | None:
+    """``form`` at the point to 30 digits, None if SymPy cannot tell in time."""
     from diffcli.expr import symbolic as S
 
     sp = S.sympy()
     try:
         subs = {s: sp.Float(v, 30) for s, v in zip(symbols, at, strict=True)}
         with S.time_limit(PROOF_SECONDS):
-            value = complex(sp.sympify(form).evalf(30, subs=subs))
+            return complex(sp.sympify(form).evalf(30, subs=subs))
     except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
         return None
-    return value.real if not value.imag else None
+
+
+def natural(symbol: Any) -> list:
+    """Sort key: x[2] before x[10] (indices as numbers, not as text)."""
+    parts = re.split(r"(\d+)", str(symbol))
+    return [int(t) if t.isdigit() else t for t in parts]
 
 
 def _point_values(problem: Any, symbols: list[Any]) -> list[float | None]:
@@ -380,7 +432,7 @@ def _at_point_only(
         engine = np.asarray(engine[e.index])
     symbols = sorted(
         set().union(*(S.sympy().sympify(f).free_symbols for f in formula.ravel())),
-        key=str,
+        key=natural,
     )
     at = _point_values(problem, symbols)
     with np.errstate(all="ignore"):
