@@ -17,7 +17,7 @@ from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import ClosedForm, tied
 from diffcli.verify.question import Problem
-from diffcli.verify.ties import rounding_flips, tied_names
+from diffcli.verify.ties import may_kink, rounding_flips, tied_names
 
 ROUNDING_SLACK = 10  # times the closed form's own float64 error, for the engine's
 KINK_NOTES = 3  # kinks named one by one; beyond, counted in one note
@@ -111,6 +111,12 @@ def judge(
         if fd.unreliable is not None:
             votes &= ~fd.unreliable
             unreliable |= fd.unreliable
+        if fd.kinks is not None and fd.kinks.any() and not may_kink(problem):
+            # parted slopes, but nothing in the expression has a kink: strong
+            # curvature or ill-conditioning; the differences fail there
+            parted = fd.kinks & votes
+            votes, unreliable = votes & ~parted, unreliable | parted
+            fd.unreliable = unreliable
         if unreliable.any():
             notes.append(
                 NF.unreliable_note([labels[k] for k in np.flatnonzero(unreliable)])
