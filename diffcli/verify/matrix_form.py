@@ -172,7 +172,10 @@ def check(
     if flat.shape != engine.flat.shape:
         return
     undefined = ~np.isfinite(flat)
-    if undefined.any():  # no witness there: said, never agreeing silently
+    shown = any(np.ndim(v) for v in {**problem.point, **problem.constants}.values())
+    if undefined.any() and shown and np.all(np.isfinite(engine.value)):
+        # no witness there: said, never agreeing silently (over scalars it is
+        # the per-component form again, not shown; a value not finite is said)
         from diffcli.verify.nonfinite import listed
 
         verdict.notes.append(
