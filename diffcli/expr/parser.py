@@ -19,6 +19,14 @@ from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
 from diffcli.expr import habits as H
+from diffcli.expr.prescan import (  # noqa: F401  (the limits, re-exported)
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_LENGTH,
+    MAX_OPERATORS,
+    prescan,
+    too_deep,
+)
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
     Call,
@@ -40,12 +48,8 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     walk,
 )
 
-MAX_LENGTH = 10_000
-MAX_DEPTH = 200  # nesting; a chain a + b + c ... does not nest
-MAX_OPERATORS = 2000  # terms of a long sum, within what Python's parser takes
 MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
-MAX_DIGITS = 400
 CONSTANTS = ("pi", "e")
 # Named numbers without a symbol of their own: plain float64 values.
 NUMBERS = {"inf": math.inf, "nan": math.nan}
@@ -77,37 +81,6 @@ _UNSUPPORTED |= {ast.NamedExpr: "assignment expressions (:=)"}
 _UNSUPPORTED |= {ast.IfExp: "conditional expressions (use where(cond, a, b))"}
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _UNSUPPORTED |= dict.fromkeys(_COMPS, "comprehensions")
-
-
-def _too_deep() -> str:
-    return f"expression is too deeply nested (limit {MAX_DEPTH})"
-
-
-def _prescan(text: str) -> None:
-    """Refuse, before Python's parser, input that could make it slow or crash."""
-    if len(text) > MAX_LENGTH:
-        raise ExprError(f"expression is too long (limit {MAX_LENGTH} characters)")
-    if not text.strip():
-        raise ExprError("empty expression", text, 0)
-    for i, ch in enumerate(text):
-        if not (ch.isprintable() or ch in " \t\n\r"):
-            raise ExprError(f"unexpected character U+{ord(ch):04X}", text, i)
-        if ch == "#":  # Python would silently drop the rest as a comment
-            raise ExprError("unexpected '#'", text, i)
-    for m in re.finditer(r"(?<![\w.])\d[\d_]*", text):
-        if len(m.group()) > MAX_DIGITS:
-            msg = f"number has too many digits (limit {MAX_DIGITS})"
-            raise ExprError(msg, text, m.start(), m.end())
-    operators = list(re.finditer(r"[-+*/@]", text))
-    if len(operators) > MAX_OPERATORS:
-        at = operators[MAX_OPERATORS].start()
-        msg = f"expression has {len(operators)} operators (limit {MAX_OPERATORS})"
-        raise ExprError(msg, text, at)
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += (ch in "([{") - (ch in ")]}")
-        if depth > MAX_DEPTH:
-            raise ExprError(_too_deep(), text, i)
 
 
 _LEVELS = [{ast.Add, ast.Sub}, {ast.Mult, ast.Div, ast.MatMult}]
@@ -155,7 +128,7 @@ class _Converter:
         while stack:
             node, d = stack.pop()
             if d > MAX_DEPTH:
-                raise self.error(_too_deep(), node)
+                raise self.error(too_deep(), node)
             for c in ast.iter_child_nodes(node):
                 # a chain a + b + c ... nests its left operand: a long sum is
                 # not deep, and the tree's walks follow such chains iteratively
@@ -374,7 +347,7 @@ def _nth(positional: list[Param], i: int) -> Param | None:
 
 def parse(text: str) -> Expr:
     """Parse an expression; free variable names are allowed."""
-    _prescan(text)
+    prescan(text)
     flat = text.replace("\r", " ").replace("\n", " ")  # keeps columns; one line
     stripped = flat.lstrip()
     lead = len(flat) - len(stripped)
@@ -386,9 +359,9 @@ def parse(text: str) -> Expr:
     except SyntaxError as e:
         from diffcli.expr.syntax_errors import syntax_error  # only on errors
 
-        raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
+        raise syntax_error(e, text, lead, origin, FUNCTIONS, too_deep()) from None
     except (RecursionError, MemoryError):
-        raise ExprError(_too_deep(), text) from None
+        raise ExprError(too_deep(), text) from None
     except (ValueError, OverflowError):  # defensive: odd literals
         raise ExprError(
             "cannot parse expression: a literal is out of range", text
@@ -398,7 +371,7 @@ def parse(text: str) -> Expr:
     try:
         return conv.expr(tree.body)
     except RecursionError:  # only if the caller's own stack is already deep
-        raise ExprError(_too_deep(), text) from None
+        raise ExprError(too_deep(), text) from None
 
 
 def parse_value(text: str) -> Expr:
