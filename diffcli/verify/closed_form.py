@@ -308,8 +308,9 @@ def _at_point(
     exact_at = _exact_budget(point)
     result.rounding = np.zeros(floats.shape)
     checked = np.flatnonzero(suspect)[:EXACT_MAX]
-    for k in checked:
-        exact = exact_at(forms[k])
+    many = _precise_at(point, [forms[k] for k in checked])  # fast, if it can
+    for i, k in enumerate(checked):
+        exact = exact_at(forms[k]) if many is None else many[i]
         if exact is not None:
             real = _real(exact)
             result.flat_at[k] = real
@@ -326,6 +327,19 @@ def _at_point(
 
 EXACT_MAX = 64  # entries evaluated exactly, at most (each may take a while)
 EXACT_SECONDS = 2.0  # for all of them: the rest stay unknown
+
+
+def _precise_at(point: dict, forms: list) -> list | None:
+    """The forms to more digits than float64 at once, finite ones only (the
+    rest, and any form mpmath cannot take, are left to ``exact``)."""
+    from diffcli.expr.exact import precise
+
+    if not forms:
+        return None
+    values = precise(forms, point, EXACT_SECONDS)
+    if values is None or not all(np.isfinite(v) and not v.imag for v in values):
+        return None
+    return values
 
 
 def _exact_budget(point: dict) -> Any:

@@ -447,3 +447,27 @@ def test_a_kink_is_still_said_where_a_kinked_function_is_at_it():
         "x is at a kink (one-sided slopes 0 and 1); the engine takes 0, "
         "PyTorch's choice"
     )
+
+
+def test_a_closed_form_spoiled_by_cancellation_is_recomputed_not_believed():
+    # found in review: the 5x5 Hilbert matrix; float64 evaluation of the
+    # per-component forms of sum(inv(X)) cancels (closed form -3150.122 at
+    # X[0, 2], engine -3150.00000006); with 50 digits they agree
+    h = [[1 / (i + j + 1) for j in range(5)] for i in range(5)]
+    r = C.grad("sum(inv(X))", at={"X": h})
+    assert r.check.status == "ok", r.check.reason
+    # -(row sums of inv(H5)) times (column sums): 5, -120, 630, -1120, 630
+    sums = np.array([5, -120, 630, -1120, 630])
+    np.testing.assert_allclose(r.gradient["X"], -np.outer(sums, sums), rtol=1e-6)
+    assert r.closed_form_at_point["X"][0, 2] == pytest.approx(-3150, rel=1e-8)
+
+
+def test_precise_values_stay_on_the_reals():
+    import sympy as sp
+
+    from diffcli.expr.exact import precise
+
+    x = sp.Symbol("x")
+    assert precise([sp.exp(x) / x], {x: 2.0}) == [pytest.approx(np.exp(2) / 2)]
+    assert precise([sp.sqrt(x - 3) ** 3], {x: 2.0}) is None  # leaves the reals
+    assert precise([sp.Abs(x)], {x: 2.0}) is None  # not one it takes: exact's
