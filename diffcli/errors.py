@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+CARET_WIDTH = 72  # characters of the source shown above a caret, at most
+
 
 class DiffcliError(RuntimeError):
     """Base class of every error diffcli raises on purpose."""
@@ -38,12 +40,25 @@ class ExprError(DiffcliError, ValueError):
         if self.col is None or not self.source or "\n" in self.source:
             return ""
         width = max(1, min(self.end or self.col + 1, len(self.source) + 1) - self.col)
-        return f"  {self.source}\n  {' ' * self.col}{'^' * width}"
+        line, col = self.source, self.col
+        if len(line) > CARET_WIDTH:  # a window around the caret, elided with '…'
+            start = max(0, min(col - CARET_WIDTH // 4, len(line) - CARET_WIDTH))
+            stop = start + CARET_WIDTH
+            head, tail = "…" * (start > 0), "…" * (stop < len(line))
+            line = head + line[start:stop] + tail
+            col = col - start + len(head)
+            width = max(1, min(width, CARET_WIDTH + len(head) - col))
+        return f"  {line}\n  {' ' * col}{'^' * width}"
 
     def render(self) -> str:
         """Message plus caret, ready for a terminal."""
         where = self.caret()
         return f"{self.message}\n{where}" if where else self.message
+
+
+class ArgumentTypeError(DiffcliError, TypeError):
+    """An argument of the wrong kind, said in diffcli's words (a TypeError, as
+    PyTorch raises there), so that it is shown as written, not replaced."""
 
 
 class ShapeError(DiffcliError, ValueError):

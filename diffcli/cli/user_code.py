@@ -9,13 +9,15 @@ raised there, even one whose ``str()`` raises, become one message.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
 import stat
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +105,13 @@ def run_user_code(
     from diffcli.expr.symbolic import time_limit
 
     try:
-        with time_limit(TIME_BUDGET, UserCodeTimeout):
+        with time_limit(TIME_BUDGET, UserCodeTimeout), _no_exit():
             return call()
+    except _Exit as err:
+        raise UsageError(
+            f"{who} called {err.how}({err.code}), which would end diffcli "
+            f"silently{_line(err, path)}"
+        ) from None
     except UserCodeTimeout:
         raise UsageError(
             f"{who} did not finish within the time budget of "
@@ -114,6 +121,42 @@ def run_user_code(
         raise
     except BaseException as err:  # SystemExit, GeneratorExit, BaseException
         raise UsageError(f"{who} {raised} {_describe(err, path)}") from None
+
+
+class _Exit(BaseException):
+    """os._exit or os.abort, called by the user's code: ended as an error."""
+
+    def __init__(self, how: str, code: object) -> None:
+        super().__init__(how, code)
+        self.how, self.code = how, code
+
+
+_REAL = {"_exit": os._exit, "abort": os.abort}
+_guarded = threading.local()
+
+
+def _stand_in(how: str) -> Callable[..., Any]:
+    def stop(*args: Any) -> None:  # outside user code (a kept reference): real
+        if not getattr(_guarded, "on", False):
+            _REAL[how](*args)
+        raise _Exit(f"os.{how}", args[0] if args else "")
+
+    return stop
+
+
+@contextlib.contextmanager
+def _no_exit() -> Iterator[None]:
+    """os._exit and os.abort end the process at once, output unwritten:
+    while the user's code runs they raise instead, to be reported."""
+    before = getattr(_guarded, "on", False)
+    _guarded.on = True
+    os._exit, os.abort = _stand_in("_exit"), _stand_in("abort")
+    try:
+        yield
+    finally:
+        _guarded.on = before
+        if not before:
+            os._exit, os.abort = _REAL["_exit"], _REAL["abort"]
 
 
 def _indent(line: str) -> int:
@@ -130,10 +173,14 @@ def text_of(err: BaseException) -> str:
 
 def _describe(err: BaseException, path: Path) -> str:
     """``ZeroDivisionError: division by zero (line 4)``: the user's line, if any."""
+    return f"{type(err).__name__}: {text_of(err)}{_line(err, path)}"
+
+
+def _line(err: BaseException, path: Path) -> str:
+    """`` (line 4)``: the user's last line in the traceback, if any."""
     lines = [
         f.lineno
         for f in traceback.extract_tb(err.__traceback__)
         if Path(f.filename).resolve() == path.resolve()
     ]
-    where = f" (line {lines[-1]})" if lines else ""
-    return f"{type(err).__name__}: {text_of(err)}{where}"
+    return f" (line {lines[-1]})" if lines else ""

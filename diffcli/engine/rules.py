@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from diffcli.errors import ArgumentTypeError
+
 # --- numpy helpers the forwards and rules share ----------------------------
 
 
@@ -123,7 +125,7 @@ def _where(c, a, b):
     which could not tell which branch a gradient takes."""
     dtype = np.asarray(c).dtype
     if dtype.kind not in "bO":
-        raise TypeError(
+        raise ArgumentTypeError(
             "where's condition must be true/false, like x > 0 (as in PyTorch); "
             f"got a number ({dtype})"
         )

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from diffcli.errors import ArgumentTypeError
+
 KINDS = frozenset(
     {"T", "tensors", "int", "dims", "bool", "float", "str", "float | str"}
 )
@@ -30,7 +32,7 @@ REQUIRED = object()  # the default of a parameter that has none
 NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
 
 
-class BindError(TypeError):
+class BindError(ArgumentTypeError):
     """A call that does not fit the signature; the message names the function."""
 
 

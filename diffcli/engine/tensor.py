@@ -24,7 +24,7 @@ from diffcli.engine import table as ops
 from diffcli.engine.dtypes import default_float
 from diffcli.engine.grad_fn import FREED, Freed, GradFn
 from diffcli.engine.tensor_repr import dtype_suffix, format_tensor
-from diffcli.errors import DiffcliError
+from diffcli.errors import ArgumentTypeError, DiffcliError
 
 __all__ = ["FREED", "Freed", "GradFn", "GradMode", "Tensor", "apply"]
 
@@ -254,7 +254,9 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be an index")
+            raise ArgumentTypeError(
+                "only integer tensors of a single element can be an index"
+            )
         return int(self._data.item())
 
     def detach(self) -> Tensor:

@@ -19,6 +19,14 @@ from diffcli.engine.signature import BindError, Param
 from diffcli.engine.table import BY_NAME
 from diffcli.errors import ExprError
 from diffcli.expr import habits as H
+from diffcli.expr.prescan import (  # noqa: F401  (the limits, re-exported)
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_LENGTH,
+    MAX_OPERATORS,
+    prescan,
+    too_deep,
+)
 from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's output)
     Binary,
     Call,
@@ -32,6 +40,7 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     Slice,
     Str,
     Unary,
+    chain,
     children,
     free_names,
     integer,
@@ -39,11 +48,8 @@ from diffcli.expr.tree import (  # noqa: F401  (re-exported: the tree is parse's
     walk,
 )
 
-MAX_LENGTH = 10_000
-MAX_DEPTH = 200
 MAX_LITERAL_ELEMENTS = 100_000
 MAX_EXPONENT = 1000
-MAX_DIGITS = 400
 CONSTANTS = ("pi", "e")
 # Named numbers without a symbol of their own: plain float64 values.
 NUMBERS = {"inf": math.inf, "nan": math.nan}
@@ -77,30 +83,18 @@ _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _UNSUPPORTED |= dict.fromkeys(_COMPS, "comprehensions")
 
 
-def _too_deep() -> str:
-    return f"expression is too deeply nested (limit {MAX_DEPTH})"
+_LEVELS = [{ast.Add, ast.Sub}, {ast.Mult, ast.Div, ast.MatMult}]
 
 
-def _prescan(text: str) -> None:
-    """Refuse, before Python's parser, input that could make it slow or crash."""
-    if len(text) > MAX_LENGTH:
-        raise ExprError(f"expression is too long (limit {MAX_LENGTH} characters)")
-    if not text.strip():
-        raise ExprError("empty expression", text, 0)
-    for i, ch in enumerate(text):
-        if not (ch.isprintable() or ch in " \t\n\r"):
-            raise ExprError(f"unexpected character U+{ord(ch):04X}", text, i)
-        if ch == "#":  # Python would silently drop the rest as a comment
-            raise ExprError("unexpected '#'", text, i)
-    for m in re.finditer(r"(?<![\w.])\d[\d_]*", text):
-        if len(m.group()) > MAX_DIGITS:
-            msg = f"number has too many digits (limit {MAX_DIGITS})"
-            raise ExprError(msg, text, m.start(), m.end())
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += (ch in "([{") - (ch in ")]}")
-        if depth > MAX_DEPTH:
-            raise ExprError(_too_deep(), text, i)
+def _chained(node: ast.AST, child: ast.AST) -> bool:
+    """``child`` is the left operand of ``node``, of the same precedence
+    (a - b + c: a chain, walked along; a ** b ** c nests to the right)."""
+    return (
+        isinstance(node, ast.BinOp)
+        and child is node.left
+        and isinstance(child, ast.BinOp)
+        and any({type(node.op), type(child.op)} <= level for level in _LEVELS)
+    )
 
 
 class _Converter:
@@ -134,9 +128,12 @@ class _Converter:
         while stack:
             node, d = stack.pop()
             if d > MAX_DEPTH:
-                raise self.error(_too_deep(), node)
+                raise self.error(too_deep(), node)
             for c in ast.iter_child_nodes(node):
-                stack.append((c, d + isinstance(c, ast.expr)))
+                # a chain a + b + c ... nests its left operand: a long sum is
+                # not deep, and the tree's walks follow such chains iteratively
+                deeper = isinstance(c, ast.expr) and not _chained(node, c)
+                stack.append((c, d + deeper))
 
     def expr(
         self, node: ast.AST, cond: bool = False, kw: bool = False, text: bool = False
@@ -203,17 +200,26 @@ class _Converter:
         raise self.error(msg, sp)
 
     def binop(self, node: ast.BinOp, sp: tuple[int, int]) -> Binary:
-        op = _BINOPS.get(type(node.op))
-        if op is None:
+        spine = [node]  # a + b - c ...: the chain is followed, not recursed
+        while _chained(spine[-1], spine[-1].left):
+            spine.append(spine[-1].left)
+        for link in spine:  # outermost first, as the recursion found them
+            self.operator(link)
+        out = self.expr(spine[-1].left)
+        for link in reversed(spine):
+            op, right = _BINOPS[type(link.op)], self.expr(link.right)
+            if op == "**":
+                self.check_exponent(right)
+            out = Binary(op, out, right, *self.span(link))
+        return out
+
+    def operator(self, node: ast.BinOp) -> None:
+        if type(node.op) not in _BINOPS:
             sym = _BADOPS.get(type(node.op), "?")
             _, a = self.span(node.left)
             b = self.text.find(sym, a, self.span(node.right)[0])
-            at = (b, b + len(sym)) if b >= 0 else sp
+            at = (b, b + len(sym)) if b >= 0 else self.span(node)
             raise self.error(f"operator '{sym}' is not supported", at)
-        left, right = self.expr(node.left), self.expr(node.right)
-        if op == "**":
-            self.check_exponent(right)
-        return Binary(op, left, right, *sp)
 
     def check_exponent(self, e: Expr) -> None:
         v = literal(e, self.memo)
@@ -341,7 +347,7 @@ def _nth(positional: list[Param], i: int) -> Param | None:
 
 def parse(text: str) -> Expr:
     """Parse an expression; free variable names are allowed."""
-    _prescan(text)
+    prescan(text)
     flat = text.replace("\r", " ").replace("\n", " ")  # keeps columns; one line
     stripped = flat.lstrip()
     lead = len(flat) - len(stripped)
@@ -353,17 +359,19 @@ def parse(text: str) -> Expr:
     except SyntaxError as e:
         from diffcli.expr.syntax_errors import syntax_error  # only on errors
 
-        raise syntax_error(e, text, lead, origin, FUNCTIONS, _too_deep()) from None
+        raise syntax_error(e, text, lead, origin, FUNCTIONS, too_deep()) from None
     except (RecursionError, MemoryError):
-        raise ExprError(_too_deep(), text) from None
-    except (ValueError, OverflowError) as e:  # defensive: odd literals
-        raise ExprError(f"cannot parse expression: {e}", text) from None
+        raise ExprError(too_deep(), text) from None
+    except (ValueError, OverflowError):  # defensive: odd literals
+        raise ExprError(
+            "cannot parse expression: a literal is out of range", text
+        ) from None
     conv = _Converter(text, body, lead, origin)
     conv.check_depth(tree.body)
     try:
         return conv.expr(tree.body)
     except RecursionError:  # only if the caller's own stack is already deep
-        raise ExprError(_too_deep(), text) from None
+        raise ExprError(too_deep(), text) from None
 
 
 def parse_value(text: str) -> Expr:

@@ -143,9 +143,15 @@ def _fmt(e: object) -> str:
         return e.op + par(e.operand, _prec(e.operand) < 4)
     if isinstance(e, Binary) and e.op == "**":
         return f"{par(e.left, _prec(e.left) <= 5)}**{par(e.right, _prec(e.right) < 4)}"
-    if isinstance(e, Binary | Compare):
-        p = _prec(e)  # left-associative; comparisons never chain
-        left = par(e.left, _prec(e.left) < p + isinstance(e, Compare))
+    if isinstance(e, Binary):  # left-associative: a long chain walked along
+        p, spine = _prec(e), chain(e)
+        text = par(spine[-1].left, _prec(spine[-1].left) < p)
+        for link in reversed(spine):
+            text += f" {link.op} {par(link.right, _prec(link.right) <= p)}"
+        return text
+    if isinstance(e, Compare):
+        p = _prec(e)  # comparisons never chain
+        left = par(e.left, _prec(e.left) < p + 1)
         return f"{left} {e.op} {par(e.right, _prec(e.right) <= p)}"
     if isinstance(e, Call):
         parts = [_fmt(a) for a in e.args] + [f"{k}={_fmt(v)}" for k, v in e.kwargs]
@@ -163,6 +169,19 @@ def _fmt(e: object) -> str:
     if isinstance(e, Index):
         return f"{par(e.value, _prec(e.value) < 6)}[{', '.join(map(_fmt, e.items))}]"
     raise TypeError(f"not an expression node: {e!r}")
+
+
+def chain(e: Binary) -> list[Binary]:
+    """``e`` and the left operands of its precedence (a + b - c: the '-' and
+    the '+'), outermost first: a long sum is walked along, not recursed into."""
+    spine = [e]
+    while (
+        e.op != "**"
+        and isinstance(spine[-1].left, Binary)
+        and _PREC[spine[-1].left.op] == _PREC[e.op]
+    ):
+        spine.append(spine[-1].left)
+    return spine
 
 
 def children(e: Expr | Slice) -> list[Expr | Slice | None]:
@@ -213,23 +232,26 @@ def literal(e: Expr, memo: dict | None = None) -> float | int | None:
         v = literal(e.operand, memo)
         v = None if v is None else (-v if e.op == "-" else v)
     elif isinstance(e, Binary) and e.op != "@":
-        a = literal(e.left, memo)
-        b = None if a is None else literal(e.right, memo)
-        try:
-            if a is None or b is None:
-                v = None
-            elif e.op in "+-*":
-                a, b = float(a), float(b)
-                v = a + b if e.op == "+" else a - b if e.op == "-" else a * b
-            else:
-                v = a / b if e.op == "/" else math.pow(a, b)
-        except OverflowError:
-            v = math.inf
-        except (ValueError, ZeroDivisionError):
-            v = None
+        spine = chain(e)  # a long sum: along the chain, not recursed into
+        v = literal(spine[-1].left, memo)
+        for link in reversed(spine):
+            b = None if v is None else literal(link.right, memo)
+            v = None if b is None else _arithmetic(link.op, v, b)
     if memo is not None:
         memo[id(e)] = v
     return v
+
+
+def _arithmetic(op: str, a: float | int, b: float | int) -> float | int | None:
+    try:
+        if op in "+-*":
+            a, b = float(a), float(b)
+            return a + b if op == "+" else a - b if op == "-" else a * b
+        return a / b if op == "/" else math.pow(a, b)
+    except OverflowError:
+        return math.inf
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def integer(e: Expr) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from diffcli.engine.limits import one_evaluation
+from diffcli.engine.limits import OverBudget, one_evaluation
 from diffcli.engine.primitive import Ops
 from diffcli.engine.table import FUNCTIONS, PRIMITIVES
 from diffcli.errors import DiffcliError, ExprError
@@ -26,6 +26,26 @@ COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 class Interrupt(DiffcliError):
     """A backend's budget (time, size) ran out: not a fault of any one node, so
     the walk lets it through unchanged instead of pointing at where it struck."""
+
+
+def _cannot(e: Any, err: Exception) -> str:
+    """A failure inside a function or operator, in diffcli's words."""
+    what = f"{e.func}()" if isinstance(e, P.Call) else "this"
+    zero = isinstance(err, ZeroDivisionError)
+    why = "a division by zero" if zero else "its arguments"
+    return f"{what} cannot be computed here ({why})"
+
+
+def _out_of_range(index: tuple, shape: tuple) -> str:
+    """Which index does not fit ``shape``, said as numpy would mean it."""
+    n = sum(i is not None for i in index)
+    if n > len(shape):
+        return f"too many indices: {len(shape)}-dimensional, but {n} were indexed"
+    for axis, (i, size) in enumerate(zip(index, shape, strict=False)):
+        for k in i if isinstance(i, list) else [i]:
+            if isinstance(k, int) and not -size <= k < size:
+                return f"index {k} is out of bounds for axis {axis} with size {size}"
+    return "an index is out of range"
 
 
 class Backend(Protocol):
@@ -62,20 +82,23 @@ class _Walk:
         return ExprError(message, self.source, node.col, node.end)
 
     def eval(self, e: P.Expr) -> Any:
-        try:
+        try:  # one frame per node: the nesting limit is Python's stack
             return getattr(self, type(e).__name__)(e)
-        except (ExprError, Interrupt):
-            raise
-        except (
-            DiffcliError,
-            ValueError,
-            TypeError,
-            IndexError,
-            ZeroDivisionError,
-        ) as err:
-            raise self.error(str(err).split("\n")[0], e) from None
-        except (OverflowError, MemoryError) as err:
-            raise self.error(f"too large to compute: {err}", e) from None
+        except Exception as err:
+            raise self.failed(e, err) from None
+
+    def failed(self, e: P.Expr, err: Exception) -> Exception:
+        """What to raise for ``err`` at node ``e``: diffcli's words, never
+        Python's; a budget or an error already placed passes unchanged."""
+        if isinstance(err, ExprError | Interrupt | OverBudget):  # no node's fault
+            return err
+        if isinstance(err, DiffcliError):  # diffcli's own sentence
+            return self.error(str(err).split("\n")[0], e)
+        if isinstance(err, ValueError | TypeError | IndexError | ZeroDivisionError):
+            return self.error(_cannot(e, err), e)
+        if isinstance(err, OverflowError | MemoryError):
+            return self.error("too large to compute", e)
+        return err
 
     # --- leaves -------------------------------------------------------------
     def Num(self, e: P.Num) -> Any:
@@ -96,7 +119,17 @@ class _Walk:
         return value if e.op == "+" else self.F.op("neg", value)
 
     def Binary(self, e: P.Binary) -> Any:
-        a, b = self.eval(e.left), self.eval(e.right)
+        spine = P.chain(e)  # a + b + c ...: followed, not recursed
+        value = self.eval(spine[-1].left)
+        for link in reversed(spine):
+            try:
+                value = self.link(link, value)
+            except Exception as err:
+                raise self.failed(link, err) from None
+        return value
+
+    def link(self, e: P.Binary, a: Any) -> Any:
+        b = self.eval(e.right)
         if e.op != "@":
             self.broadcast(e, e.op, a, b)
         return self.F.op(BINARY[e.op], a, b)
@@ -132,10 +165,10 @@ class _Walk:
         shape = self.b.shape(value)
         try:
             np.empty(shape, dtype=bool)[index]
-        except IndexError as err:
-            raise self.error(
-                f"{err} (the indexed value has shape {shape})", e
-            ) from None
+        except IndexError:
+            said = _out_of_range(index, shape)
+            said += f" (the indexed value has shape {shape})"
+            raise self.error(said, e) from None
         return self.F.op("getitem", value, index=index if len(index) > 1 else index[0])
 
     def index_item(self, item: Any) -> Any:

@@ -16,7 +16,7 @@ from diffcli.engine.limits import over_budget, time_left
 from diffcli.errors import DiffcliError
 from diffcli.expr import sweep
 from diffcli.verify import progress
-from diffcli.verify.question import Problem
+from diffcli.verify.question import Problem, at_node
 
 
 @dataclass
@@ -84,8 +84,9 @@ def closed_form(
             TypeError,
             ValueError,
             RecursionError,
-        ) as err:
-            failed = ClosedForm(False, f"SymPy could not derive it: {err}")
+        ) as err:  # diffcli's own words, never the exception's text
+            said = f"SymPy could not derive it{at_node(problem, err)}"
+            failed = ClosedForm(False, said)
     if _needs_value_state(engine) and problem.tree is not None:
         _value_state(S, problem, failed, engine.value, None)  # no closed form needed
     return failed
@@ -323,8 +324,9 @@ def _at_point(
     exact_at = _exact_budget(point)
     result.rounding = np.zeros(floats.shape)
     checked = np.flatnonzero(suspect)[:EXACT_MAX]
-    for k in checked:
-        exact = exact_at(forms[k])
+    many = _precise_at(point, [forms[k] for k in checked])  # fast, if it can
+    for i, k in enumerate(checked):
+        exact = exact_at(forms[k]) if many is None else many[i]
         if exact is not None:
             real = _real(exact)
             result.flat_at[k] = real
@@ -341,6 +343,19 @@ def _at_point(
 
 EXACT_MAX = 64  # entries evaluated exactly, at most (each may take a while)
 EXACT_SECONDS = 2.0  # for all of them: the rest stay unknown
+
+
+def _precise_at(point: dict, forms: list) -> list | None:
+    """The forms to more digits than float64 at once, finite ones only (the
+    rest, and any form mpmath cannot take, are left to ``exact``)."""
+    from diffcli.expr.exact import precise
+
+    if not forms:
+        return None
+    values = precise(forms, point, EXACT_SECONDS)
+    if values is None or not all(np.isfinite(v) and not v.imag for v in values):
+        return None
+    return values
 
 
 def _exact_budget(point: dict) -> Any:

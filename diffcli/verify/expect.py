@@ -19,11 +19,21 @@ import numpy as np
 
 from diffcli.errors import ExprError
 from diffcli.expr import parser as P
-from diffcli.verify.witnesses import element_label, element_labels
+from diffcli.verify.expect_points import (
+    PROOF_SECONDS,
+    UNKNOWN,
+    exact_at,
+    exact_difference,
+    jumps,
+    natural,
+    point_values,
+    random_point,
+    undefined_in_domain,
+)
+from diffcli.verify.witnesses import element_label
 
 SAMPLES = 20  # random points tried when no proof is found
 DECIDE_SECONDS = 8.0  # for one formula, proof and points together
-PROOF_SECONDS = 2.0  # for SymPy's simplification of all differences together
 RTOL, ATOL = 1e-7, 1e-10  # two float64 evaluations of equal formulas agree so
 SHOWN = 4  # coordinates of a refuting point named in its description
 
@@ -70,6 +80,12 @@ class ExpectCheck:
         if self.status == "refuted":
             shown = [f"{k}={v:.6g}" for k, v in list(self.at.items())[:SHOWN]]
             more = ", ..." if len(self.at) > SHOWN else ""
+            if not np.isfinite(self.expected):
+                return (
+                    f"{self.entry} at {', '.join(shown)}{more}: the derivative is "
+                    f"{self.actual:.6g}, but your formula is not a finite real "
+                    "number there"
+                )
             return (
                 f"{self.entry} at {', '.join(shown)}{more}: the derivative is "
                 f"{self.actual:.6g}, your formula {self.expected:.6g}"
@@ -239,38 +255,42 @@ def _decide(
         return check
     domain = [sp.sympify(v) for v in np.ravel(function)] if function is not None else []
     every = mine + theirs + domain
-    symbols = sorted(set().union(*(x.free_symbols for x in every)), key=str)
-    at = _point_values(problem, symbols)
+    symbols = sorted(set().union(*(x.free_symbols for x in every)), key=natural)
+    at = point_values(problem, symbols)
     try:
         fn = S.evaluator(symbols, every)
-    except Exception as err:  # SymPy cannot write it for numpy
-        check.status, check.reason = "undecided", f"cannot evaluate it: {err}"
+    except Exception:  # SymPy cannot write it for numpy
+        check.status = "undecided"
+        check.reason = "cannot evaluate it: SymPy could not write it for numpy"
         return check
     rng = np.random.default_rng(0)
     points = [at] if at and None not in at else []
-    points += [_random_point(rng, at, k) for k in range(SAMPLES * 3)]
+    points += [random_point(rng, at, k) for k in range(SAMPLES * 3)]
     for p in points:
         with np.errstate(all="ignore"):
             values = np.array(fn(*p), dtype=complex).ravel()
         n = len(entries)
         a, b = values[:n], values[n : 2 * n]
         if not (np.isfinite(values).all() and not values.imag.any()):
-            continue  # outside the domain of the function or of a derivative
+            # outside the domain of the function or of its derivative: no
+            # comparison; but a formula undefined where both are defined is wrong
+            k = undefined_in_domain(mine, values, n, symbols, p)
+            if k is not None:
+                exact = exact_at(theirs[k], symbols, p)
+                true = float(b[k].real) if exact is None else exact
+                return _refuted(check, e, entries[k], symbols, p, (np.nan, true))
+            continue
         close = np.abs(a - b) <= ATOL + RTOL * np.maximum(np.abs(a), np.abs(b))
         counts = True  # the point shows agreement only if every entry does
         for k in np.flatnonzero(~close):
-            if _jumps(fn, p, len(entries) + k):
+            if jumps(fn, p, len(entries) + k):
                 counts = False  # a kink: no derivative to compare with here
                 continue
-            exact = _exact_difference(mine[k], theirs[k], symbols, p)
+            exact = exact_difference(mine[k], theirs[k], symbols, p)
             if exact == UNKNOWN:
                 counts = False
             elif exact is not None:
-                check.status = "refuted"
-                check.entry = _entry_name(e, entries[k])
-                check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
-                check.expected, check.actual = exact
-                return check
+                return _refuted(check, e, entries[k], symbols, p, exact)
         check.points += counts
         if check.points == SAMPLES:
             break
@@ -280,16 +300,14 @@ def _decide(
     return check
 
 
-def _jumps(fn: Any, p: list[float], k: int) -> bool:
-    """Whether output ``k`` of ``fn`` differs on the two sides of ``p`` (a
-    kink of the function: relu's derivative at 0), rather than varying."""
-    at = np.asarray(p, dtype=np.float64)
-    d = 1e-7 * np.maximum(np.abs(at), 1.0)
-    with np.errstate(all="ignore"):
-        left, right = (
-            np.array(fn(*(at + s * d)), dtype=complex).ravel()[k] for s in (-1, 1)
-        )
-    return not np.isclose(left, right, rtol=1e-4, atol=1e-8)
+def _refuted(
+    check: ExpectCheck, e: Expectation, entry: tuple, symbols: list, p: list, found
+) -> ExpectCheck:
+    """``check`` refuted at point ``p``: ``found`` is (formula, derivative)."""
+    check.status, check.entry = "refuted", _entry_name(e, entry)
+    check.at = {s.name: float(v) for s, v in zip(symbols, p, strict=True)}
+    check.expected, check.actual = found
+    return check
 
 
 def _proved(diffs: list[Any]) -> bool:
@@ -304,56 +322,6 @@ def _proved(diffs: list[Any]) -> bool:
             )
     except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError, RecursionError):
         return False
-
-
-UNKNOWN = "unknown"  # _exact_difference could not tell
-
-
-def _exact_difference(
-    mine: Any, theirs: Any, symbols: list[Any], p: list[float]
-) -> tuple[float, float] | str | None:
-    """Both values at ``p`` to 30 digits if they really differ there, None if
-    they do not (float64 cancellation must not refute a right formula), or
-    UNKNOWN if SymPy cannot tell in time (the point then does not count)."""
-    a, b = _exact_at(mine, symbols, p), _exact_at(theirs, symbols, p)
-    if a is None or b is None:
-        return UNKNOWN
-    if abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300):
-        return None
-    return a, b
-
-
-def _exact_at(form: Any, symbols: list[Any], at: list) -> float | None:
-    """``form`` at the point to 30 digits (None if it cannot be had)."""
-    from diffcli.expr import symbolic as S
-
-    sp = S.sympy()
-    try:
-        subs = {s: sp.Float(v, 30) for s, v in zip(symbols, at, strict=True)}
-        with S.time_limit(PROOF_SECONDS):
-            value = complex(sp.sympify(form).evalf(30, subs=subs))
-    except (S.SymbolicTimeout, ArithmeticError, TypeError, ValueError):
-        return None
-    return value.real if not value.imag else None
-
-
-def _point_values(problem: Any, symbols: list[Any]) -> list[float | None]:
-    """The user's point for each symbol (None where it has no value)."""
-    at: dict[str, float] = {}
-    for name, value in problem.point.items():
-        arr = np.asarray(value, dtype=np.float64)
-        at |= zip(element_labels(name, arr.shape), map(float, arr.ravel()), strict=True)
-    return [at.get(s.name) for s in symbols]
-
-
-def _random_point(rng: np.random.Generator, at: list, k: int) -> list[float]:
-    """Near the user's point, then positive values, then anywhere: a domain
-    like sqrt's or log's is met by some of them."""
-    if k % 3 == 0 and at and None not in at:
-        return [v + rng.normal(0, 0.5 + abs(v) / 4) for v in at]
-    if k % 3 == 1:
-        return list(rng.uniform(0.1, 3, len(at)))
-    return list(rng.uniform(-3, 3, len(at)))
 
 
 def _entry_name(e: Expectation, entry: tuple) -> str:
@@ -379,9 +347,9 @@ def _at_point_only(
         engine = np.asarray(engine[e.index])
     symbols = sorted(
         set().union(*(S.sympy().sympify(f).free_symbols for f in formula.ravel())),
-        key=str,
+        key=natural,
     )
-    at = _point_values(problem, symbols)
+    at = point_values(problem, symbols)
     with np.errstate(all="ignore"):
         mine = np.broadcast_to(
             np.array(
@@ -392,7 +360,7 @@ def _at_point_only(
     close = np.isclose(mine, engine, rtol=1e-6, atol=1e-9)
     forms = np.broadcast_to(formula, engine.shape)
     for k in map(tuple, np.argwhere(~close)):  # float64 cancellation in the formula?
-        value = _exact_at(forms[k], symbols, at)
+        value = exact_at(forms[k], symbols, at)
         if value is not None and np.isclose(value, engine[k], rtol=1e-6, atol=1e-9):
             close[k] = True
     if close.all():

@@ -19,7 +19,7 @@ import numpy as np
 
 from diffcli.expr import parser as P
 from diffcli.verify.judge import compare
-from diffcli.verify.question import Problem
+from diffcli.verify.question import Problem, failed_node
 
 
 @dataclass
@@ -62,10 +62,12 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason="a --func function has no expression to write")
     values = {**problem.constants, **problem.point}
     shapes = {n: np.shape(v) for n, v in values.items()}
+    stage = "written"  # what failed, in diffcli's words (never an exception's)
     try:
         if not problem.numeric:  # no values to evaluate it with
             return _symbolic(problem, shapes, seed)
         forms, latex, shown, exprs = _written(problem, shapes, seed)
+        stage = "evaluated at the point"
         memo: dict = {}
         env = {**values, "pi": np.pi, "e": np.e}
         at = {
@@ -83,10 +85,10 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
         return MatrixForm(reason=f"no matrix form: {_said(str(err))}")
     except RecursionError:
         return MatrixForm(reason="no matrix form: the expression is nested too deeply")
-    except (DiffcliError, ArithmeticError, ValueError, TypeError, KeyError) as err:
-        return MatrixForm(reason=f"no matrix form: {str(err).splitlines()[0]}")
-    except Exception as err:  # a gap here must not cost the gradient: said
-        return MatrixForm(reason=f"no matrix form: {type(err).__name__}: {err}")
+    except DiffcliError as err:  # at a node of the expression: name it
+        return MatrixForm(reason=_failed(problem, err, stage))
+    except Exception:  # a gap here must not cost the gradient: said
+        return MatrixForm(reason=_failed(problem, None, stage))
     return MatrixForm(forms, latex, shown, at)
 
 
@@ -137,6 +139,15 @@ def _symbolic(problem: Problem, given: dict[str, tuple], seed: Any) -> MatrixFor
         tries.append(named)
         taken |= set(label)
     raise X.NoMatrixForm("its numbers depend on sizes nobody gave")
+
+
+def _failed(problem: Problem, err: Exception | None, stage: str) -> str:
+    """Why there is no matrix form, in diffcli's words: the function (or
+    operator) where writing it failed, else the stage that failed."""
+    node = failed_node(problem, err) if err is not None else None
+    if stage == "written" and node:
+        return f"no matrix form for {_NAMES.get(node, node)}"
+    return f"no matrix form: it could not be {stage}"
 
 
 _NAMES = {"getitem": "indexing", "stack": "a list [...]", "reshape": "reshape"}
@@ -210,9 +221,22 @@ def check(
         return
     if mat.note:  # it stood in: judged as the closed form
         verdict.notes.append(mat.note)
-        return
     flat = _flat(problem, mat)
     if flat.shape != engine.flat.shape:
+        return
+    undefined = ~np.isfinite(flat)
+    shown = any(np.ndim(v) for v in {**problem.point, **problem.constants}.values())
+    if undefined.any() and shown and np.all(np.isfinite(engine.value)):
+        # no witness there: said, never agreeing silently (over scalars it is
+        # the per-component form again, not shown; a value not finite is said)
+        from diffcli.verify.nonfinite import listed
+
+        verdict.notes.append(
+            f"the matrix closed form is not a finite real number at "
+            f"{listed(engine.labels, undefined)} (undefined at the point); "
+            "it is no witness there"
+        )
+    if mat.note:
         return
     usable = np.isfinite(flat) & np.isfinite(engine.flat)
     # norm-wise: float64 rounding in a sum of products is relative to the
@@ -220,8 +244,8 @@ def check(
     scale = float(np.max(np.abs(flat[usable]), initial=0.0))
     c = compare(engine.flat, flat, tol.sym_rtol, tol.sym_atol + tol.sym_rtol * scale)
     off = c.off & usable
-    mat.agrees = not off.any()
-    if mat.agrees:
+    mat.agrees = None if not usable.any() else not off.any()
+    if mat.agrees is not False:
         return
     k = int(np.flatnonzero(off)[0])
     mat.reason = (

@@ -133,9 +133,10 @@ def entries_verdict(
     agree = ~finite & (undefined | outside)
     chosen = finite & undefined & ~kinks
     unknown = ~finite & ~exact_finite & ~undefined
-    for k in np.flatnonzero(finite & undefined & kinks):
+    if (finite & undefined & kinks).any():
         verdict.notes.append(
-            f"the closed form is not a finite real number at the kink in {labels[k]}"
+            "the closed form is not a finite real number at the kink in "
+            f"{listed(labels, finite & undefined & kinks)}"
         )
     found = [
         ("overflow", overflow),

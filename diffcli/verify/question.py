@@ -93,9 +93,10 @@ def to_value(name: str, value: Any) -> np.ndarray:
         return array
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError):
         raise ExprError(
-            f"the value of '{name}' is not a number or array: {err}"
+            f"the value of '{name}' is not a number or a rectangular array of "
+            f"numbers (a {type(value).__name__})"
         ) from None
     check_size(name, array)
     return array
@@ -193,3 +194,26 @@ def prepare_function(
         ):
             raise ExprError(f"{label} has no parameter '{name}'")
     return Problem(label, None, point, constants, list(point), [], function)
+
+
+def failed_node(problem: Problem, err: BaseException) -> str | None:
+    """The function (or operator) of the expression where ``err`` struck, as
+    the user wrote it, to name in a reason instead of the exception's text."""
+    from diffcli.expr import tree as T
+
+    col, end = getattr(err, "col", None), getattr(err, "end", None)
+    if problem.tree is None or col is None:
+        return None
+    for node in T.walk(problem.tree):
+        if getattr(node, "col", None) == col and getattr(node, "end", None) == end:
+            if isinstance(node, T.Call):
+                return node.func
+            if isinstance(node, T.Binary | T.Compare):
+                return f"'{node.op}'"
+    return None
+
+
+def at_node(problem: Problem, err: BaseException) -> str:
+    """`` (at NAME)`` where the failure has a place, else nothing."""
+    node = failed_node(problem, err)
+    return f" (at {node})" if node else ""

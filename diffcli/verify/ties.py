@@ -144,3 +144,37 @@ def tied_names(problem: Problem) -> set[str]:
     except Exception:  # the engine already evaluated it; nothing more to say
         return set()
     return backend.tied & set(problem.wrt)
+
+
+# Functions of the language that can have a kink (one-sided slopes that part):
+# those whose table entry names a choice at kinks, less those that have only
+# poles or domain edges and are smooth wherever defined (1/x, log, lgamma).
+SMOOTH_WHERE_DEFINED = {
+    "div", "reciprocal", "rsqrt", "log", "log10", "log2", "log1p", "lgamma",
+    "digamma", "polygamma", "erfinv", "sinc", "det",
+}  # fmt: skip
+BRANCHING = COMPARISONS | {"where", "heaviside", "logical_and", "logical_or"}
+
+
+def may_kink(problem: Problem) -> bool:
+    """Whether the expression can have a kink at all: a function with one
+    (abs, relu, max, clamp, norm, sqrt...), a branch (where, a comparison) or
+    a fractional power; Python code (no tree) may have anything."""
+    from diffcli.expr import tree as T
+    from diffcli.expr.parser import FUNCTIONS
+
+    if problem.tree is None:
+        return True
+    for node in T.walk(problem.tree):
+        if isinstance(node, T.Compare):
+            return True
+        if isinstance(node, T.Binary) and node.op == "**":
+            power = T.literal(node.right)
+            if power is None or power < 0 or power != int(power):
+                return True
+        if isinstance(node, T.Call) and (
+            node.func in BRANCHING
+            or (FUNCTIONS[node.func].kinks and node.func not in SMOOTH_WHERE_DEFINED)
+        ):
+            return True
+    return False

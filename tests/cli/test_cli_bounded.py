@@ -125,6 +125,12 @@ USER_CODE = {
     "import sys\nsys.exit(0)\ndef f(x):\n    return x\n": "failed: SystemExit: 0",
     "def f(x):\n    while True:\n        pass\n": "f did not finish within the "
     "time budget of 10 s (an endless loop?)",
+    # review finding: os._exit ended diffcli with no output and exit 0
+    "import os\ndef f(x):\n    os._exit(0)\n": "f called os._exit(0), which "
+    "would end diffcli silently (line 3)",
+    "from os import _exit\ndef f(x):\n    _exit(4)\n": "f called os._exit(4)",
+    "import os\nos._exit(3)\ndef f(x):\n    return x\n": "called os._exit(3)",
+    "import os\ndef f(x):\n    os.abort()\n": "f called os.abort(), which",
 }
 
 
@@ -137,6 +143,7 @@ def test_whatever_the_users_code_does_is_one_clear_error(source, tmp_path):
     err = invoke("grad", "--func", f"{path}:f", "--at", "x=1", code=2).stderr
     assert err.startswith("error: ") and USER_CODE[source] in err
     assert len(err.splitlines()) == 1
+    assert os._exit.__module__ == "posix" and os.abort.__module__ == "posix"
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,27 @@ def test_progress_names_each_stage_and_counts_the_entries_simplified():
         "closed form: simplifying 2/2",
         "closed form: value at the point",
     ]
+
+
+def test_a_long_sum_is_not_refused_as_deep():
+    # 300 terms: a chain of '+', not a nesting (review finding: refused at 200)
+    out = invoke("grad", "+".join(["x"] * 300), "--at", "x=1", "--json").stdout
+    obj = json.loads(out)
+    assert (obj["value"], obj["gradient"]["x"]) == (300.0, 300.0)
+    assert obj["check"]["status"] == "ok"
+    terms = "+".join(f"x[{i}]" for i in range(300))
+    obj = json.loads(invoke("grad", terms, "--at", "x=ones(300)", "--json").stdout)
+    assert obj["value"] == 300.0 and obj["gradient"]["x"] == [1.0] * 300
+    mixed = "x" + "".join(f"{'-' if i % 2 else '+'}{i}*x" for i in range(1, 600))
+    obj = json.loads(invoke("grad", mixed, "--at", "x=1", "--json").stdout)
+    assert obj["gradient"]["x"] == -299.0  # 1 + (-1 + 2) + ... + (-597 + 598) - 599
+
+
+def test_too_many_operators_is_said_without_echoing_the_expression():
+    text = "+".join(["x"] * 3000)
+    out = invoke("grad", text, "--at", "x=1", code=2).stderr
+    lines = out.splitlines()
+    assert lines[0] == "error: expression has 2999 operators (limit 2000)"
+    assert lines[1] == "  …" + text[3983:4055] + "…"  # around the 2001st '+'
+    assert lines[2] == "  " + " " * 19 + "^"
+    assert len(out) < 300

@@ -226,16 +226,29 @@ def test_errors(text: str, message: str, col: int) -> None:
 def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     deep = "expression is too deeply nested (limit 200)"
     for text in [
-        "x" + "+x" * 4999,
-        "-" * 9999 + "x",
+        "-" * 201 + "x",
         "(" * 300 + "x" + ")" * 300,
         "x" + "[0]" * 3000,
-        "x**" * 3000 + "x",
+        "x**" * 201 + "x",
         "sin(" * 250 + "x" + ")" * 250,
         "[" * 201 + "]" * 201,
-        "+".join(["x"] * 201),
+        "x" + "+(x" * 201 + ")" * 201,
     ]:
         assert err(text).message == deep
+    # a long sum is a chain, not a nesting: up to MAX_OPERATORS terms
+    assert str(parse("+".join(["x"] * 2001))) == " + ".join(["x"] * 2001)
+    assert str(parse("x" + "-x+x*x/x" * 500)) == "x" + " - x + x * x / x" * 500
+    # the 2001st operator is marked; the caret's line is a window of 72
+    for text, n, col in [
+        ("x" + "+x" * 4999, 4999, 4001),
+        ("-" * 9999 + "x", 9999, 2000),
+    ]:
+        e = err(text)
+        assert (e.message, e.col) == (f"expression has {n} operators (limit 2000)", col)
+        assert e.caret().splitlines() == [
+            "  …" + text[col - 18 : col + 54] + "…",
+            "  " + " " * 19 + "^",
+        ]
     too_long = "expression is too long (limit 10000 characters)"
     assert err("x" * 10_001).message == too_long and parse("x" * 10_000)
     assert parse("+".join(["x"] * 200))  # depth 200 is fine

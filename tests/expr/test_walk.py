@@ -108,7 +108,7 @@ ERRORS = [
     ),
     (
         "x[0, 0]",
-        "too many indices for array: array is 1-dimensional, but 2 were indexed "
+        "too many indices: 1-dimensional, but 2 were indexed "
         "(the indexed value has shape (2,))",
         0,
         7,

@@ -157,3 +157,36 @@ def test_a_decision_stops_at_its_time_budget_undecided(monkeypatch):
     monkeypatch.setattr(expect, "_proved", lambda diffs: time.sleep(1) or False)
     (c,) = checks("x**2", ["x=2*x"], at={"x": 1.0})
     assert c.status == "undecided" and c.reason.startswith("no decision within")
+
+
+def test_a_formula_not_finite_where_the_derivative_is_finite_is_refuted():
+    # review finding: "x=nan" was undecided, with a reason about domains
+    out = human("grad", "sin(x)", "--at", "x=1", "--expect", "x=nan", code=1)
+    assert "x           nan           ✗ refuted" in out
+    assert (
+        "x at x=1: the derivative is 0.540302, but your formula is not a finite "
+        "real number there"
+    ) in " ".join(out.split())
+    # sqrt(x - 5) leaves the reals at x = 1, where cos(1) is the derivative
+    (c,) = checks("sin(x)", ["x=cos(x)+sqrt(x-5)"], at={"x": 1.0})
+    assert (c.status, c.at, c.actual) == (
+        "refuted",
+        {"x": 1.0},
+        pytest.approx(0.5403023058681398),
+    )
+
+
+def test_a_formula_undefined_only_where_the_function_is_stays_decided():
+    # log's derivative 1/x: the points x <= 0 are outside the domain, not a refutation
+    (c,) = checks("log(x)", ["x=1/x + 0*sqrt(x)"], at={"x": 2.0})
+    assert c.status in ("proved", "agrees")
+
+
+def test_a_refutation_lists_coordinates_in_index_order():
+    (c,) = checks("sum(x**3)", ["x=2*x"], at={"x": list(range(12))})
+    assert c.status == "refuted" and c.entry == "x[1]"
+    assert list(c.at)[:4] == ["x[0]", "x[1]", "x[2]", "x[3]"]
+    assert c.describe().startswith(
+        "x[1] at x[0]=0, x[1]=1, x[2]=2, x[3]=3, ...: the derivative is 3, "
+        "your formula 2"
+    )
