@@ -16,6 +16,7 @@ import numpy as np
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import ClosedForm, tied
+from diffcli.verify.conditioning import Conditioning
 from diffcli.verify.question import Problem
 from diffcli.verify.ties import may_kink, rounding_flips, tied_names
 from diffcli.verify.tolerances import Tolerances
@@ -81,9 +82,11 @@ def judge(
     fd: W.FiniteDifferences | None,
     tol: Tolerances,
     check: bool,
+    cond: Conditioning | None = None,
 ) -> Verdict:
     """Compare the engine with each available witness, excusing kinks; where
-    values are not finite, say why (nonfinite.py) rather than compare them."""
+    values are not finite, say why (nonfinite.py) rather than compare them;
+    at an ill-conditioned matrix (``cond``), within the digits float64 keeps."""
     if not check:
         return Verdict("skipped", reason="checks turned off")
     if engine is None:
@@ -170,13 +173,16 @@ def judge(
             verdict.symbolic_max_abs_err = c.max_err(where=votes)
             verdict.symbolic_max_rel_err = c.max_err(relative=True, where=votes)
         off = c.off & votes
-        if sym.rounding is not None:  # within what float64 loses here: no verdict
-            slack = ROUNDING_SLACK * sym.rounding
+        slack = None if sym.rounding is None else ROUNDING_SLACK * sym.rounding
+        if cond is not None:  # the engine's own rounding at an ill-conditioned X
+            scale = np.max(np.abs(np.where(votes, e, 0.0)), initial=0.0)
+            slack = cond.slack(scale) + (0.0 if slack is None else slack)
+        if slack is not None:  # within what float64 loses here: no verdict
             spoiled = off & (
                 c.abs_err <= tol.sym_atol + slack + tol.sym_rtol * np.abs(sym.flat_at)
             )
             off &= ~spoiled
-            if spoiled.any():
+            if spoiled.any() and sym.rounding is not None:
                 notes.append(
                     f"{NF.listed(labels, spoiled)}: the derivative is ill-conditioned "
                     "here (float64's rounding of it or of the point moves the "

@@ -22,6 +22,7 @@ from diffcli.verify import matrix_form as MF
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import closed_form
+from diffcli.verify.conditioning import NOTED, conditioning
 from diffcli.verify.directional import Directional
 from diffcli.verify.directional import along as along  # re-exported
 from diffcli.verify.expect import Claim, ExpectCheck, check_all
@@ -37,6 +38,10 @@ from diffcli.verify.question import (
 from diffcli.verify.tolerances import Tolerances as Tolerances  # re-exported
 
 MAX_ORDER = 1000  # higher ones could not end within the time budget
+BLIND = (
+    "the matrix is so ill-conditioned that float64's rounding of the function "
+    "is as large as the change their steps measure"
+)
 
 
 @dataclass
@@ -119,19 +124,13 @@ def grad_problem(
     applied = applied_count()
     engine = W.engine(problem, seed, order) if problem.numeric else None
     seed_array = engine.seed if engine else W.seed_array(seed)
-    fd = mat = None
-    if check:  # first: it takes milliseconds, and stands in when others run out
-        progress.report("closed form (matrix)")
-        mat = MF.derive(problem, seed_array, order, time_left(tol.sym_timeout))
-    if check and engine:
-        progress.report("finite differences")
-        fd = held.finite_differences(problem, engine, order, tol)
-    if check:
-        progress.report("closed form (SymPy)")
-    sym = closed_form(problem, seed_array, order, tol, engine) if check else None
-    sym = MF.stand_in(sym, mat)  # where the per-component forms are missing
-    verdict = judge(problem, engine, sym, fd, tol, check)
-    MF.check(problem, verdict, engine, mat, tol)
+    mat, cond, fd, sym = _witnesses(problem, engine, seed_array, order, check, tol)
+    verdict = judge(problem, engine, sym, fd, tol, check, cond)
+    MF.check(problem, verdict, engine, mat, tol, cond)
+    if cond is not None and cond.singular and verdict.status in ("ok", "skipped"):
+        verdict.status, verdict.reason = "skipped", cond.note()
+    elif cond is not None and cond.lost > NOTED:
+        verdict.notes.append(cond.note())
     MF.explain_sizes(verdict, sym, mat)
     if check and engine and applied_count() > applied:  # custom Functions ran
         _check_custom_functions(problem, verdict, tol)
@@ -165,12 +164,37 @@ def grad_problem(
     result.variable_checks = variable_checks(result, tol)
     if expect:
         exact = sym.exact if sym and sym.ok else None
-        why = (sym.reason if sym else "--no-check turns SymPy off") or ""
+        off = verdict.reason if check else "--no-check turns SymPy off"
+        why = (sym.reason if sym else off) or ""
         value = sym.value if exact is not None else None
         result.expectations = check_all(
             expect, problem, exact, result.gradient, why, value
         )
     return result
+
+
+def _witnesses(
+    problem: Problem, engine: Any, seed: Any, order: int, check: bool, tol: Tolerances
+) -> tuple:
+    """The matrix form, the conditioning at the point, finite differences and
+    the closed form: each that can say something here."""
+    if not check:
+        return None, None, None, None
+    # first: it takes milliseconds, and stands in when the others run out
+    progress.report("closed form (matrix)")
+    mat = MF.derive(problem, seed, order, time_left(tol.sym_timeout))
+    cond = conditioning(problem) if engine else None
+    if cond is not None and cond.singular:  # no digit left for any witness
+        return mat, cond, None, None
+    fd = None
+    if cond is not None and cond.blinds_differences:
+        fd = W.FiniteDifferences(False, BLIND)
+    elif engine:
+        progress.report("finite differences")
+        fd = held.finite_differences(problem, engine, order, tol)
+    progress.report("closed form (SymPy)")
+    sym = closed_form(problem, seed, order, tol, engine)
+    return mat, cond, fd, MF.stand_in(sym, mat)  # where per-component forms lack
 
 
 def _require_variables(problem: Problem) -> None:

@@ -1,0 +1,113 @@
+"""How many digits float64 keeps through the matrices an expression inverts.
+
+``inv``, ``solve``, ``det`` and their kin lose up to log10(cond) of float64's
+16 digits: at the 12x12 Hilbert matrix (cond 1.7e16) the engine's gradient and
+every float64 witness are all off in their leading digits.  Comparing them to
+the usual 1e-9 then calls rounding a mismatch.  Here the worst condition
+number at the point is measured once, and the verdict compares within what it
+costs: closed forms within ``cond * eps`` of the largest entry, finite
+differences not at all where rounding swamps their steps, with a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from diffcli.verify.question import Problem
+
+LINALG = frozenset({"inv", "det", "logabsdet", "solve", "pinv", "cholesky"})
+EPS = float(np.finfo(np.float64).eps)
+SLACK = 10  # times cond * eps: a few operations each lose that much
+# cond * eps beyond this and a central difference's step (1e-6 relative, say)
+# sees rounding of the function as large as the change it measures
+DIFFERENCES_BLIND = 1e-8
+NOTED = 1e-10  # cond * eps beyond this: the user is told digits are lost
+SINGULAR = 1e-2  # beyond: not two digits are left to compare
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """The largest condition number of a matrix the expression inverts."""
+
+    number: float
+    function: str  # where: inv, solve, det, ...
+
+    @property
+    def lost(self) -> float:
+        """The relative rounding float64 may leave in a result."""
+        return self.number * EPS
+
+    def slack(self, scale: float) -> float:
+        """What rounding may move a result whose entries reach ``scale``."""
+        return SLACK * self.lost * scale
+
+    @property
+    def blinds_differences(self) -> bool:
+        return not self.lost <= DIFFERENCES_BLIND
+
+    @property
+    def singular(self) -> bool:
+        """Numerically singular: no digit of a result can be trusted."""
+        return not self.lost <= SINGULAR
+
+    def note(self) -> str:
+        digits = min(16, max(0, round(np.log10(max(self.number, 1.0)))))
+        if self.singular:
+            return (
+                f"{self.function}'s matrix is numerically singular (condition "
+                f"number {self.number:.2g}): float64 keeps about {16 - digits} of "
+                "its 16 digits of the result, in the engine and in any witness; "
+                "nothing can be checked"
+            )
+        return (
+            f"{self.function}'s matrix is ill-conditioned (condition number "
+            f"{self.number:.2g}): float64 loses about {digits} of its 16 digits "
+            "there, in the engine and in every witness; they are compared within "
+            "that"
+        )
+
+
+def conditioning(problem: Problem) -> Conditioning | None:
+    """The worst conditioning at the point, where the expression inverts a
+    matrix (None: it does not, or it is Python code)."""
+    from diffcli.expr.tree import Call, walk
+
+    if problem.tree is None or not problem.numeric:
+        return None
+    used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
+    if not used & (LINALG | {"logdet", "slogdet", "matrix_power"}):
+        return None
+    worst: list[Any] = [0.0, ""]
+    _evaluate_recording(problem, worst)
+    if not worst[1]:
+        return None
+    return Conditioning(worst[0], worst[1])
+
+
+def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
+    from diffcli.engine.grad_mode import no_grad
+    from diffcli.engine.tensor import Tensor
+    from diffcli.expr.numeric import NumericBackend
+    from diffcli.expr.walk import evaluate
+
+    class Recording(NumericBackend):
+        def op(self, name: str, *args: Any, **params: Any) -> Tensor:
+            if name in LINALG and args and isinstance(args[0], Tensor):
+                a = args[0]._data
+                if a.ndim >= 2 and a.size:
+                    with np.errstate(all="ignore"):
+                        c = float(np.max(np.linalg.cond(a)))
+                    c = c if np.isfinite(c) else np.inf
+                    if c > worst[0] or not worst[1]:
+                        worst[:] = [c, name]
+            return super().op(name, *args, **params)
+
+    values = {**problem.fixed, **problem.point}
+    names = {
+        n: Tensor._wrap(np.asarray(v, dtype=np.float64)) for n, v in values.items()
+    }
+    with no_grad():
+        evaluate(problem.tree, Recording(names), problem.text)

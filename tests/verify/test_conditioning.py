@@ -1,0 +1,71 @@
+"""At an ill-conditioned matrix float64 keeps fewer digits, in the engine and in
+every witness: compared within that, never called a mismatch for rounding,
+and said (review finding: the Hilbert matrices of 9 to 12 rows gave false
+mismatches)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffcli.verify import verdict as C
+from diffcli.verify.conditioning import conditioning
+from diffcli.verify.question import prepare
+
+
+def hilbert(n: int) -> np.ndarray:
+    i = np.arange(n)
+    return 1.0 / (i[:, None] + i + 1)
+
+
+def test_the_condition_number_is_measured_where_a_matrix_is_inverted():
+    found = conditioning(
+        prepare("sum(inv(X) @ y)", {"X": hilbert(6)}, {"y": np.ones(6)})
+    )
+    assert found.function == "inv"
+    assert found.number == pytest.approx(np.linalg.cond(hilbert(6)), rel=1e-6)
+    assert conditioning(prepare("sum(X @ X)", {"X": hilbert(6)}, {})) is None
+
+
+def test_logdet_and_solve_are_measured_too():
+    X = hilbert(4)
+    assert conditioning(prepare("logdet(X)", {"X": X}, {})).number > 1e4
+    found = conditioning(prepare("sum(solve(X, y))", {"X": X}, {"y": np.ones(4)}))
+    assert found.function == "solve"
+
+
+@pytest.mark.parametrize("n", [9, 10])
+def test_an_ill_conditioned_inverse_is_ok_within_its_digits_and_said(n):
+    """cond 4.9e11 and 1.6e13: finite differences cannot resolve the slopes
+    (skipped with the reason); the matrix form agrees within cond * eps."""
+    tol = C.Tolerances(sym_max_elements=0)  # the matrix form alone
+    r = C.grad(
+        "sum(inv(X) @ y)", at={"X": hilbert(n)}, let={"y": np.arange(n)}, tol=tol
+    )
+    assert r.check.status == "ok", r.check.reason
+    notes = " ".join(r.check.notes)
+    assert "inv's matrix is ill-conditioned (condition number" in notes
+    assert "finite differences skipped: the matrix is so ill-conditioned" in notes
+    # the engine: -inv(X).T @ outer(ones, y) @ inv(X).T, to the digits kept
+    inv = np.linalg.inv(hilbert(n))
+    hand = -inv.T @ np.outer(np.ones(n), np.arange(n)) @ inv.T
+    scale = np.abs(hand).max()
+    assert (
+        np.abs(r.gradient["X"] - hand).max()
+        <= 1e-16 * np.linalg.cond(hilbert(n)) * scale * 10
+    )
+
+
+def test_a_numerically_singular_matrix_is_no_check_and_says_why():
+    r = C.grad("sum(inv(X))", at={"X": hilbert(12)})
+    assert r.check.status == "skipped"
+    assert r.check.reason.startswith(
+        "inv's matrix is numerically singular (condition number 1.8e+16)"
+    )
+
+
+def test_a_well_conditioned_matrix_gets_no_note():
+    X = hilbert(3) + 3 * np.eye(3)
+    r = C.grad("sum(inv(X))", at={"X": X})
+    assert r.check.status == "ok"
+    assert not any("conditioned" in n for n in r.check.notes)
