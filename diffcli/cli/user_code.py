@@ -102,7 +102,7 @@ def run_user_code(
 ) -> Any:
     """``call()`` within the time budget; whatever it raises (SystemExit too,
     not Ctrl-C) is one UsageError: ``who``, the exception, the user's line."""
-    from diffcli.expr.symbolic import time_limit
+    from diffcli.expr.deadline import time_limit
 
     try:
         with time_limit(TIME_BUDGET, UserCodeTimeout), _no_exit():

@@ -83,7 +83,7 @@ class MatrixBackend:
             return _where(*args)
         if name == "stack" and all(isinstance(a, float | int) for a in args):
             return _Literal(np.array(args, dtype=np.float64))
-        if name in S.COMPARISONS:
+        if name in X.COMPARISONS:
             return S.compare(name, _lift(args[0]), _lift(args[1]))
         rule = _FORWARD.get(name)
         if rule is None:

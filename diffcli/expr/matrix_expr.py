@@ -358,22 +358,36 @@ def _show(x: M) -> tuple[str, int]:
 COMPARE = 0  # below a sum: u + 1 > 0
 
 
-def show_picking(x: M, wrap: Any) -> tuple[str, int] | None:
-    """Indexing, selection matrices and comparisons, in diffcli's syntax (the
-    LaTeX and Unicode forms write them the same way)."""
-    from diffcli.expr import matrix_select as S
+COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
 
+
+def item_text(item: Any) -> str:
+    """``1``, ``0:2``, ``::2``, ``[0, 2]`` or ``:``."""
+    if item is None:
+        return ":"
+    if isinstance(item, int):
+        return str(item)
+    if item[0] == "list":
+        return "[" + ", ".join(map(str, item[1])) + "]"
+    _, start, stop, step = item
+    text = f"{start}:{stop}"
+    return text + (f":{step}" if step != 1 else "")
+
+
+def show_picking(x: M, wrap: Any) -> tuple[str, int] | None:
+    """Indexing, selection matrices and comparisons (matrix_select.py), in
+    diffcli's syntax (the LaTeX and Unicode forms write them the same way)."""
     if x.op == "getitem":
         items = list(x.data)
         while items and items[-1] is None:
             items.pop()
-        return f"{wrap(x.args[0], POSTFIX)}[{', '.join(map(S.item_text, items))}]", (
+        return f"{wrap(x.args[0], POSTFIX)}[{', '.join(map(item_text, items))}]", (
             POSTFIX
         )
     if x.op == "select":
         n, item = x.data
-        return f"eye({n})[{S.item_text(item)}]", ATOM
-    if x.op in S.COMPARISONS:
+        return f"eye({n})[{item_text(item)}]", ATOM
+    if x.op in COMPARISONS:
         a, b = x.args
-        return f"{wrap(a, SUM)} {S.COMPARISONS[x.op]} {wrap(b, SUM)}", COMPARE
+        return f"{wrap(a, SUM)} {COMPARISONS[x.op]} {wrap(b, SUM)}", COMPARE
     return None

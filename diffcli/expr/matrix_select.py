@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 
 from diffcli.expr import matrix_expr as X
-from diffcli.expr.matrix_expr import M, NoMatrixForm
-
-COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+from diffcli.expr.matrix_expr import COMPARISONS, M, NoMatrixForm
 
 
 # --- index items: int, ("slice", start, stop, step), ("list", ints), None (all) --
@@ -32,19 +30,6 @@ def _item(raw: Any, n: int) -> Any:
     if isinstance(raw, int | np.integer):
         return int(raw) % n
     raise NoMatrixForm(f"the index {raw!r} is not supported")
-
-
-def item_text(item: Any) -> str:
-    """``1``, ``0:2``, ``::2``, ``[0, 2]`` or ``:``."""
-    if item is None:
-        return ":"
-    if isinstance(item, int):
-        return str(item)
-    if item[0] == "list":
-        return "[" + ", ".join(map(str, item[1])) + "]"
-    _, start, stop, step = item
-    text = f"{start}:{stop}"
-    return text + (f":{step}" if step != 1 else "")
 
 
 def numpy_item(item: Any) -> Any:

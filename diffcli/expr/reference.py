@@ -112,6 +112,7 @@ def _derivatives(fn) -> tuple[str, ...]:
         return ()  # no gradient at all: not zero, none (as PyTorch's masks)
     from diffcli.expr import symbolic as S
     from diffcli.expr.parser import parse
+    from diffcli.expr.tidy import to_text
 
     sp = S.sympy()
     scalar = fn.category in _SCALAR_KINDS
@@ -127,7 +128,7 @@ def _derivatives(fn) -> tuple[str, ...]:
             for symbols in args.values():
                 for sym in symbols.flat:
                     d = sp.simplify(sp.diff(value, sym))
-                    parts.append(f"d/d{sym} {call} = {S.to_text(d)}")
+                    parts.append(f"d/d{sym} {call} = {to_text(d)}")
     except (DiffcliError, TypeError, ValueError, ZeroDivisionError):
         return ()
     return tuple(parts)

@@ -8,13 +8,7 @@ SymPy is imported here, lazily: only symbolic work pays for it.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import signal
-import sys
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,13 +16,11 @@ import numpy as np
 from diffcli.engine.graph_walk import tensor_inputs, topological
 from diffcli.engine.table import PRIMITIVES
 from diffcli.engine.tensor import Tensor
-from diffcli.errors import DiffcliError
 from diffcli.expr import parser as P
+from diffcli.expr.deadline import SymbolicTimeout as SymbolicTimeout  # re-exported
+from diffcli.expr.deadline import can_time_limit as can_time_limit
+from diffcli.expr.deadline import time_limit as time_limit
 from diffcli.expr.walk import Interrupt, evaluate
-
-
-class SymbolicTimeout(Interrupt):
-    """SymPy took longer than its budget."""
 
 
 class SymbolicTooLarge(Interrupt):
@@ -193,106 +185,9 @@ def replay(output: Tensor, leaves: Mapping[Tensor, np.ndarray]) -> np.ndarray:
     return values[id(output)]
 
 
-def can_time_limit() -> bool:
-    """Whether ``time_limit`` can interrupt here (SIGALRM: main thread only)."""
-    return (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-
-
-# After the deadline the alarm repeats this often until the block is left: the
-# deadline waits where it may not strike (below), and SymPy may swallow it.
-RETRY_SECONDS = 0.05
-
-# Frames the deadline never interrupts: a finalizer's exception is dropped by
-# Python, and a context manager cut short leaves its state half set or undone.
-_UNINTERRUPTIBLE = frozenset({"__del__", "__enter__", "__exit__"})
-# weakref callbacks (finalize(), a WeakSet's _remove): Python ignores what
-# they raise, with an "Exception ignored" report
-WEAKREF_MODULES = frozenset({"weakref", "_weakrefset"})
-
-
-def time_limit(
-    seconds: float | None, error: type[Exception] = SymbolicTimeout
-) -> contextlib.AbstractContextManager[None]:
-    """Interrupt SymPy after ``seconds`` (main thread only; elsewhere no limit).
-
-    The exception surfaces inside the block only, never after it has ended: a
-    deadline that strikes in a finalizer, a gc callback or a context manager's
-    enter or exit waits for the next retry.  Nests: inside an enclosing limit
-    that ends sooner this one does nothing (the enclosing one stays in
-    charge); otherwise the enclosing limit is put back afterwards with the
-    time it has left.
-    """
-    return _Deadline(seconds, error)
-
-
-class _Deadline:
-    """time_limit's context manager: a class, so that the alarm handler knows
-    the block's frame and can tell whether an exception raised where the
-    alarm struck would reach it."""
-
-    def __init__(self, seconds: float | None, error: type[Exception]) -> None:
-        self.seconds, self.error = seconds, error
-        self.block: Any = None  # the frame running the with-block, while armed
-
-    def __enter__(self) -> None:
-        if not self.seconds or not can_time_limit():
-            return
-        self.outer_left, self.outer_every = signal.getitimer(signal.ITIMER_REAL)
-        if self.outer_left and self.outer_left <= self.seconds:
-            return
-        self.block = sys._getframe(1)
-        self.previous = signal.signal(signal.SIGALRM, self._expire)
-        self.start = time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, self.seconds, RETRY_SECONDS)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.block is None:
-            return
-        self.block = None
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        # signal.signal() first runs an alarm still pending: disarmed, a no-op
-        signal.signal(signal.SIGALRM, self.previous)
-        if self.outer_left:
-            left = self.outer_left - (time.monotonic() - self.start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), self.outer_every)
-
-    def _expire(self, signum: int, frame: Any) -> None:
-        if self.block is None:
-            return
-        if self._reaches_block(frame):
-            raise self.error(f"SymPy took longer than {self.seconds:g} s")
-        signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS, RETRY_SECONDS)
-
-    def _reaches_block(self, frame: Any) -> bool:
-        """Whether an exception raised in ``frame`` propagates to the block."""
-        callbacks = {
-            getattr(getattr(c, "__func__", c), "__code__", None) for c in gc.callbacks
-        }
-        while frame is not None and frame is not self.block:
-            code = frame.f_code
-            if (
-                code.co_name in _UNINTERRUPTIBLE
-                or code in callbacks
-                or frame.f_globals.get("__name__") in WEAKREF_MODULES
-            ):
-                return False
-            frame = frame.f_back
-        return frame is not None
-
-
 # Up to this many variable elements the closed forms come from sp.diff and are
 # simplified (readable); above, one reverse sweep over the shared subexpressions.
 SMALL_GRADIENT = 16
-SIMPLIFY_MAX_OPS = 60  # per entry
-SIMPLIFY_TOTAL_OPS = 120  # over all entries: simplify is the slow part
-SIMPLIFY_SECONDS = 0.5  # per tidy: what is not simplified by then stays as is
-
-
-class _SimplifyBudget(DiffcliError):
-    """tidy's own time budget ran out (never escapes tidy)."""
 
 
 def gradient(f: Any, wrt: np.ndarray, frozen: Mapping) -> np.ndarray:
@@ -356,116 +251,6 @@ def shared_gradient(sp, f: Any, targets: Sequence[Any]) -> list[Any]:
     return reverse_sweep(sp, f, targets, diff, _elementary(sp))
 
 
-def tidy_all(
-    arrays: Mapping[str, np.ndarray],
-    simplify: bool = True,
-    at: Mapping[Any, float] | None = None,
-    on_entry: Callable[[int, int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """``tidy`` over several arrays at once: one size limit, one time budget."""
-    names = list(arrays)
-    flat = np.concatenate([np.ravel(arrays[n]) for n in names]) if names else []
-    flat = np.asarray(flat, dtype=object)
-    done, out, k = tidy(flat, simplify=simplify, at=at, on_entry=on_entry), {}, 0
-    for n in names:
-        size = np.size(arrays[n])
-        out[n] = done[k : k + size].reshape(np.shape(arrays[n]))
-        k += size
-    return out
-
-
-TRIVIAL_OPS = 2
-
-
-def tidy(
-    exprs: np.ndarray,
-    budget_ops: int = SIMPLIFY_MAX_OPS,
-    simplify: bool = True,
-    at: Mapping[Any, float] | None = None,
-    on_entry: Callable[[int, int], None] | None = None,
-) -> np.ndarray:
-    """Simplify small closed forms; SymPy's simplify is slow, so only a few.
-
-    A simplification must never change the function (SymPy rewrites periodic
-    conditions of a Piecewise, or cancels a 0/0): each simplified entry is
-    compared numerically with the derived one at ``at`` (symbol -> value) and at
-    a few random points, and where they differ the derived one stays.
-
-    ``simplify=False`` (``Tolerances.simplify``) skips it: the forms are only
-    for people to read, and batch checks, which never show them, spend most of
-    their time here otherwise.
-
-    Sizes are checked before any op count: counting is itself a walk of every
-    entry, which for large arrays costs more than the derivative did.  Even a
-    small expression can keep simplify busy for many seconds, so it runs under
-    ``SIMPLIFY_SECONDS`` (and not at all where no time limit can be set);
-    entries it has not reached by then are left as derived.  ``on_entry(k, n)``
-    is told before the k-th of n entries is simplified (for a progress line).
-    """
-    sp = sympy()
-    out = np.array(exprs, dtype=object, copy=True)
-    if not simplify or exprs.size > SMALL_GRADIENT or not can_time_limit():
-        return out
-    counts = [
-        sp.count_ops(e) if isinstance(e, sp.Basic) else budget_ops + 1
-        for e in exprs.ravel()
-    ]
-    if sum(counts) > SIMPLIFY_TOTAL_OPS:
-        return out
-    try:
-        with time_limit(SIMPLIFY_SECONDS, _SimplifyBudget):
-            for k, (i, count) in enumerate(
-                zip(np.ndindex(exprs.shape), counts, strict=True)
-            ):
-                # One or two operations are as simple as it gets, and the first
-                # simplify call of a process costs an import of sympy.physics.
-                if TRIVIAL_OPS < count <= budget_ops:
-                    if on_entry:
-                        on_entry(k + 1, exprs.size)
-                    out[i] = sp.simplify(exprs[i])
-    except _SimplifyBudget:
-        pass
-    return same_function(exprs, out, at or {})
-
-
-SAMPLES = 8  # random points a simplification is checked at, besides the point
-
-
-def same_function(
-    before: np.ndarray, after: np.ndarray, at: Mapping[Any, float]
-) -> np.ndarray:
-    """``after`` where each entry equals ``before``'s as a function (numerically,
-    at ``at`` and at SAMPLES seeded random points), ``before``'s elsewhere."""
-    sp = sympy()
-    changed = [i for i in np.ndindex(before.shape) if after[i] is not before[i]]
-    out = np.array(after, dtype=object, copy=True)
-    if not changed:
-        return out
-    olds = [sp.sympify(before[i]) for i in changed]
-    news = [sp.sympify(after[i]) for i in changed]
-    symbols = sorted(set().union(*(e.free_symbols for e in olds + news)), key=str)
-    rng = np.random.default_rng(0)
-    points = [[at.get(s, rng.uniform(-3, 3)) for s in symbols]]
-    points += [rng.uniform(-3, 3, len(symbols)) for _ in range(SAMPLES // 2)]
-    points += [rng.uniform(-30, 30, len(symbols)) for _ in range(SAMPLES // 2)]
-    try:
-        fn = evaluator(symbols, olds + news)
-        with np.errstate(all="ignore"):
-            values = np.array([fn(*p) for p in points], dtype=complex)
-    except Exception:  # unprintable or failing: keep what was derived
-        values = None
-    for j, i in enumerate(changed):
-        if values is None:
-            out[i] = before[i]
-            continue
-        a, b = values[:, j], values[:, len(changed) + j]
-        with np.errstate(all="ignore"):
-            same = np.isclose(a, b, rtol=1e-7, atol=1e-12, equal_nan=True) | (a == b)
-        if not same.all():
-            out[i] = before[i]
-    return out
-
-
 def evaluator(symbols: Sequence[Any], exprs: Sequence[Any]):
     """A fast numeric function of ``symbols`` for ``exprs`` (lambdify with cse).
 
@@ -508,37 +293,3 @@ def _dirac(x: Any, k: Any = 0) -> Any:
     """DiracDelta (the derivative of a step): 0 off the step, undefined on it."""
     x = np.asarray(x, dtype=np.float64)
     return np.where(x == 0, np.nan, 0.0)
-
-
-LONG_FRACTION = 10**6  # a numerator or denominator beyond: shown as a decimal
-
-
-def readable_numbers(expr: Any) -> Any:
-    """``expr`` with fractions of float values (816367648554073/400000000000000,
-    a --let value made exact) shown as the float they came from (2.0409...):
-    the same number, without a wall of digits.  Short fractions stay."""
-    sp = sympy()
-    if not isinstance(expr, sp.Basic):
-        return expr
-    long = {
-        r: sp.Float(repr(float(r)), 17)
-        for r in expr.atoms(sp.Rational)
-        if max(abs(r.p), r.q) > LONG_FRACTION
-    }
-    return expr.xreplace(long) if long else expr
-
-
-def to_text(expr: Any, latex: bool = False) -> str:
-    sp = sympy()
-    expr = readable_numbers(expr)
-    if latex:
-        names = {s: _latex_name(s.name) for s in getattr(expr, "free_symbols", ())}
-        return sp.latex(expr, symbol_names=names)
-    return str(expr)
-
-
-def _latex_name(name: str) -> str:
-    if "[" not in name:
-        return name
-    base, _, rest = name.partition("[")
-    return f"{base}_{{{rest.rstrip(']').replace(' ', '')}}}"

@@ -39,7 +39,7 @@ def _quick_text(e: Any, latex: bool) -> str:
         return expr_text(e, latex)
     from sympy.printing.str import sstr
 
-    from diffcli.expr.symbolic import readable_numbers
+    from diffcli.expr.tidy import readable_numbers
 
     return sstr(readable_numbers(e), order="none")
 

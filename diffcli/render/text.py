@@ -69,7 +69,7 @@ def expr_text(expr: Any, latex: bool = False) -> str:
         return exact_text(expr)
     if isinstance(expr, (int, np.integer)) and not latex:
         return str(expr)
-    from diffcli.expr.symbolic import to_text
+    from diffcli.expr.tidy import to_text
 
     return to_text(expr, latex=latex)
 

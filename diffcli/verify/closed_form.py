@@ -108,6 +108,7 @@ def _derive(
     engine: Any = None,
 ) -> ClosedForm:
     from diffcli.expr import symbolic as S
+    from diffcli.expr.tidy import tidy_all
 
     sp = S.sympy()
     symbols = {n: S.symbols_for(n, s) for n, s in shapes.items()}
@@ -165,7 +166,7 @@ def _derive(
     else:
         shown = {n: _thaw(d, exact_constants) for n, d in derived.items()}
         result.exact = shown
-        result.gradient = S.tidy_all(  # shown only
+        result.gradient = tidy_all(  # shown only
             shown, tol.simplify, point, _report_tidying
         )
     result.point = point

@@ -64,7 +64,7 @@ def along(result: Any, direction: Values) -> Any:
 
 def _tidy(result: Any, forms: Any) -> np.ndarray:
     """The contracted closed forms simplified (checked to stay the same)."""
-    from diffcli.expr import symbolic as S
+    from diffcli.expr.tidy import tidy
 
     values = {
         label: float(x)
@@ -78,7 +78,7 @@ def _tidy(result: Any, forms: Any) -> np.ndarray:
         for s in getattr(e, "free_symbols", ())
         if s.name in values
     }
-    return S.tidy(forms.reshape(-1), at=at).reshape(forms.shape)
+    return tidy(forms.reshape(-1), at=at).reshape(forms.shape)
 
 
 def _contract(block: Any, v: np.ndarray, out_ndim: int) -> Any:

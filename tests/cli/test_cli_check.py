@@ -315,15 +315,15 @@ def test_batch_checks_skip_simplify(tmp_path, monkeypatch):
     """simplify is most of a case's time, and batch never shows closed forms."""
     import sympy
 
-    from diffcli.expr import symbolic as S
+    from diffcli.expr import tidy as T
 
     x = sympy.Symbol("x")
     trig = sympy.sin(x) ** 2 + sympy.cos(x) ** 2
     form = np.array([trig], dtype=object)
     # the first simplify of a process imports sympy.physics: slow under load
-    monkeypatch.setattr(S, "SIMPLIFY_SECONDS", 120.0)
-    assert list(S.tidy(form)) == [1]
-    assert list(S.tidy(form, simplify=False)) == [trig]
+    monkeypatch.setattr(T, "SIMPLIFY_SECONDS", 120.0)
+    assert list(T.tidy(form)) == [1]
+    assert list(T.tidy(form, simplify=False)) == [trig]
 
     def boom(*args, **kwargs):
         raise AssertionError("simplify called")

@@ -55,10 +55,10 @@ def outcome(args: list[str]) -> tuple[str, str]:
 
 
 def _run(chunk: list[list[str]]) -> list[tuple[str, str]]:
-    from diffcli.expr import symbolic as S
+    from diffcli.expr import tidy as T
     from diffcli.verify import closed_form as CF
 
-    S.SIMPLIFY_SECONDS = BUDGETS["SIMPLIFY_SECONDS"]
+    T.SIMPLIFY_SECONDS = BUDGETS["SIMPLIFY_SECONDS"]
     CF.EXACT_SECONDS = BUDGETS["EXACT_SECONDS"]
     return [outcome(args) for args in chunk]
 

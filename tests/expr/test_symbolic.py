@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from diffcli.engine.tensor import Tensor
 from diffcli.expr import parser as P
 from diffcli.expr import symbolic as S
+from diffcli.expr import tidy as T
 from diffcli.verify import verdict as C
 
 
@@ -41,8 +42,8 @@ def test_symbols_are_real_and_named_like_indexing():
     assert str(A[1, 2]) == "A[1, 2]"
     assert A[0, 0].is_real
     assert str(S.symbols_for("x", (2,))[1]) == "x[1]"
-    assert S.to_text(A[1, 0] ** 2, latex=True) == "A_{1,0}^{2}"
-    assert S.to_text(A[1, 0] ** 2) == "A[1, 0]**2"
+    assert T.to_text(A[1, 0] ** 2, latex=True) == "A_{1,0}^{2}"
+    assert T.to_text(A[1, 0] ** 2) == "A[1, 0]**2"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_sums_are_one_add_each():
 
 def test_seed_closed_form_norm_of_squares():
     symbols, f, frozen = derive("norm(x**2)", {"x": (2,)})
-    grad = S.tidy(S.gradient(f, symbols["x"], frozen))
+    grad = T.tidy(S.gradient(f, symbols["x"], frozen))
     assert [str(g) for g in grad] == [
         "2*x[0]**3/sqrt(x[0]**4 + x[1]**4)",
         "2*x[1]**3/sqrt(x[0]**4 + x[1]**4)",
@@ -180,7 +181,7 @@ def test_shared_sweep_on_compositions(chain, reduce, point):
 
 def test_tidy_simplifies_small_forms():
     x = sp.Symbol("x", real=True)
-    out = S.tidy(S.obj(np.array([sp.sin(x) ** 2 + sp.cos(x) ** 2], dtype=object)))
+    out = T.tidy(S.obj(np.array([sp.sin(x) ** 2 + sp.cos(x) ** 2], dtype=object)))
     assert out[0] == 1
 
 
@@ -189,7 +190,7 @@ def test_tidy_leaves_large_arrays_alone(monkeypatch):
     monkeypatch.setattr(sp, "count_ops", lambda e: pytest.fail("count_ops called"))
     x = sp.Symbol("x", real=True)
     big = np.array([sp.sin(x) ** 2 + sp.cos(x) ** 2] * (S.SMALL_GRADIENT + 1))
-    assert list(S.tidy(big.astype(object))) == list(big)
+    assert list(T.tidy(big.astype(object))) == list(big)
 
 
 def test_tidy_gives_up_on_a_slow_simplify(monkeypatch):
@@ -198,10 +199,10 @@ def test_tidy_gives_up_on_a_slow_simplify(monkeypatch):
         return sp.Integer(0)
 
     monkeypatch.setattr(sp, "simplify", slow)
-    monkeypatch.setattr(S, "SIMPLIFY_SECONDS", 0.05)
+    monkeypatch.setattr(T, "SIMPLIFY_SECONDS", 0.05)
     x = sp.Symbol("x", real=True)
     start = time.monotonic()
-    out = S.tidy(np.array([x + 1, x + 2], dtype=object))
+    out = T.tidy(np.array([x + 1, x + 2], dtype=object))
     assert time.monotonic() - start < 4
     assert list(out) == [x + 1, x + 2]
 
@@ -295,5 +296,5 @@ def test_fractions_of_float_values_are_shown_as_the_float_they_came_from():
     sp = S.sympy()
     x = sp.Symbol("x")
     e = sp.Rational("0.816367648554073") * x + sp.Rational(3, 10) + sp.Rational(1, 3)
-    assert S.to_text(e) == "0.816367648554073*x + 19/30"
-    assert float(sp.sympify(S.to_text(e)).subs(x, 1)) == float(e.subs(x, 1))
+    assert T.to_text(e) == "0.816367648554073*x + 19/30"
+    assert float(sp.sympify(T.to_text(e)).subs(x, 1)) == float(e.subs(x, 1))
