@@ -56,7 +56,7 @@ def outcome(args: list[str]) -> tuple[str, str]:
 
 def _run(chunk: list[list[str]]) -> list[tuple[str, str]]:
     from diffcli.expr import tidy as T
-    from diffcli.verify import closed_form as CF
+    from diffcli.verify import closed_form_at as CF
 
     T.SIMPLIFY_SECONDS = BUDGETS["SIMPLIFY_SECONDS"]
     CF.EXACT_SECONDS = BUDGETS["EXACT_SECONDS"]
