@@ -271,7 +271,9 @@ def judge(
     if bad.any():
         verdict.status = "mismatch"
         verdict.entries = {labels[k]: "mismatch" for k in np.flatnonzero(bad)}
-    elif NF.entries_verdict(verdict, e, labels, state, sym, kinks):
+    elif NF.entries_verdict(
+        verdict, e, labels, state, sym, kinks, _parted(problem, fd)
+    ):
         pass  # not finite somewhere: the verdict says why
     elif not witnesses:
         verdict.status = "skipped"
@@ -299,6 +301,14 @@ def combine(verdicts: list[Verdict]) -> Verdict:
                 {k: s for v in verdicts for k, s in v.entries.items()},
             )
     return Verdict("skipped", reason="nothing to check")
+
+
+def _parted(problem: Problem, fd: W.FiniteDifferences | None) -> Any:
+    """Where finite differences saw two one-sided slopes and the expression can
+    have a kink there: (mask, left slopes, right slopes), or None."""
+    if fd is None or not fd.ok or fd.kinks is None or not may_kink(problem):
+        return None
+    return fd.kinks, fd.left, fd.right
 
 
 def _at_tie(labels: list[str], names: set[str]) -> np.ndarray:

@@ -118,9 +118,11 @@ def entries_verdict(
     state: np.ndarray | None,
     sym: Any,
     kinks: np.ndarray,
+    parted: Any = None,
 ) -> bool:
     """Set the verdict where the engine's derivative or the closed form is not
-    finite (nothing else disagreed); False if everything is finite."""
+    finite (nothing else disagreed); False if everything is finite.  ``parted``
+    (mask, left, right): one-sided slopes that differ, where a kink can be."""
     finite = np.isfinite(e)
     if state is None:
         state = np.full(e.shape, "unknown", dtype=object)
@@ -129,7 +131,11 @@ def entries_verdict(
     # a step that left the reals (sqrt(-1)**2) makes the function undefined here,
     # whatever SymPy's closed form of its derivative reads
     outside = sym is not None and sym.value_state == "undefined"
-    overflow = ~finite & exact_finite & (not outside)
+    at_kink = np.zeros(e.shape, bool) if parted is None else parted[0]
+    # sqrt(x**2) at 0: SymPy's |x| takes sign(0) = 0, the engine's 0 * inf is
+    # nan (PyTorch's too): at a kink that is no overflow, there is no slope
+    kinked = ~finite & exact_finite & at_kink & (not outside)
+    overflow = ~finite & exact_finite & (not outside) & ~kinked
     agree = ~finite & (undefined | outside)
     chosen = finite & undefined & ~kinks
     unknown = ~finite & ~exact_finite & ~undefined
@@ -140,7 +146,7 @@ def entries_verdict(
         )
     found = [
         ("overflow", overflow),
-        ("not-differentiable", agree | chosen),
+        ("not-differentiable", agree | chosen | kinked),
         ("non-finite", unknown),
     ]
     for status, mask in found:
@@ -161,6 +167,12 @@ def entries_verdict(
             verdict.reason = (
                 f"the engine's derivative at {at} is {_number(e[k])} and no witness "
                 "can tell whether it exists there"
+            )
+        elif kinked[k]:
+            verdict.reason = (
+                f"not differentiable here: {at} is at a kink (one-sided slopes "
+                f"{parted[1][k]:.6g} and {parted[2][k]:.6g}); the engine's "
+                f"{_number(e[k])} is PyTorch's there"
             )
         elif chosen[k]:
             verdict.reason = (

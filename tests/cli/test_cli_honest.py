@@ -321,3 +321,15 @@ def test_minimize_refuses_a_start_point_that_is_not_finite():
     assert error("minimize", "x**2", "--at", "x=inf") == (
         "error: the start point is not finite (x = inf)\n"
     )
+
+
+def test_nan_at_a_kink_is_not_differentiable_not_an_overflow():
+    """sqrt(x**2) at 0 (hrev's review): SymPy's |x| takes sign(0) = 0, the
+    engine's (and PyTorch's) 0 * inf is nan; there is no slope at a kink."""
+    obj = data("grad", "sqrt(x**2)", "--at", "x=0")
+    assert obj["check"]["status"] == "not-differentiable"
+    assert obj["check"]["reason"] == (
+        "not differentiable here: x is at a kink (one-sided slopes -1 and 1); "
+        "the engine's nan is PyTorch's there"
+    )
+    assert obj["gradient"]["x"] == "nan"
