@@ -259,8 +259,8 @@ def _unbroadcast(g: M, shape: tuple, full: tuple) -> M:
     summed over the axes it was stretched along (a bias added to every row:
     summed over the rows); ``g`` may itself be uniform (a broadcast)."""
     shape, full = tuple(shape), tuple(full)
-    if shape == full:
-        return g
+    if shape == full:  # where(y > 0, 1, 0) for a matrix: a row made whole
+        return g if g.ndim == 0 else _full(g, full)
     if not g.shape:  # uniform: the sum over the copies is a count
         return X.scale(int(np.prod(full)) // int(np.prod(shape)), g)
     g = _full(g, full)
@@ -317,8 +317,8 @@ def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
     if op == "outer":
         g = _full(g, node.shape)
         return [(a[0], X.matmul(g, a[1])), (a[1], X.matmul(X.T(g), a[0]))]
-    if op == "T":
-        return [(a[0], X.T(g))]
+    if op == "T":  # a row broadcast over the result is a column of the argument
+        return [(a[0], X.T(_full(g, node.shape)))]
     if op in ("sum", "mean"):
         return [(a[0], _unreduce(node, g))]
     if op == "trace":

@@ -115,6 +115,8 @@ def mul(a: M, b: M) -> M:
         rest = rb if ra is None else ra
         return num(ca * cb) if rest is None else scale(ca * cb, rest)
     shape = _broadcast(ra, rb)
+    if rb.ndim == 0 < ra.ndim:  # s * A, not A * s: like terms meet
+        ra, rb = rb, ra
     for p, q in ((ra, rb), (rb, ra)):
         if p.op == "ones" and q.shape == shape:  # q * ones is q
             return scale(ca * cb, q)
@@ -158,10 +160,15 @@ def T(x: M) -> M:
         return scale(c, T(r))
     if r.op == "T":
         return r.args[0]
-    if r.op == "add":
+    if r.op == "inv" and T(r.args[0]) == r.args[0]:  # inv(X @ X.T) is symmetric
+        return r
+    if r.op == "add" and all(t.ndim != 1 for t in r.args):
+        # not over a vector added to every row: transposed it is a column
         return add(*(T(t) for t in r.args))
     if r.op == "outer":
         return M("outer", r.args[::-1], r.shape[::-1])
+    if r.op == "mul" and r.args[0].ndim == 1 and r.args[1].op == "ones":
+        return outer(r.args[0], ones(r.shape[:1]))  # rows of v, transposed
     if r.op == "matmul" and r.args[0].ndim == 2 and r.args[1].ndim == 2:
         return matmul(T(r.args[1]), T(r.args[0]))
     return M("T", (r,), r.shape[::-1])
@@ -181,13 +188,22 @@ def matmul(a: M, b: M) -> M:
     cb, rb = split(b)
     if ra is None or rb is None:  # a 1-element matrix held as a number
         raise NoMatrixForm("@ with a number is not supported")
-    if ra.op == "eye":
+    if _identity(ra):
         return scale(ca * cb, rb)
-    if rb.op == "eye":
+    if _identity(rb):
         return scale(ca * cb, ra)
+    for p, q in ((ra, rb), (rb, ra)):  # A @ (s * B) is s * A @ B, s a scalar
+        if p.op == "mul" and p.args[0].ndim == 0 and p.args[1].shape == p.shape:
+            rest = matmul(*((p.args[1], q) if p is ra else (q, p.args[1])))
+            return scale(ca * cb, mul(p.args[0], rest))
     if ra.ndim == 1 and rb.ndim == 2:  # x @ A is A.T @ x
         return scale(ca * cb, matmul(T(rb), ra))
     return scale(ca * cb, M("matmul", (ra, rb), shape))
+
+
+def _identity(x: M) -> bool:
+    """eye(n), or ones(1, 1): ``x @ ones(1, 1)`` is ``x``."""
+    return x.op == "eye" or (x.op == "ones" and x.shape == (1, 1))
 
 
 def outer(a: M, b: M) -> M:
@@ -227,7 +243,7 @@ def add(*terms: M) -> M:
     coefs: dict[Any, list] = {}
     for t in flat:
         c, r = split(t)
-        key = None if r is None else r.key
+        key = _like(r)
         if key in coefs:
             coefs[key][0] += c
         else:
@@ -243,6 +259,15 @@ def add(*terms: M) -> M:
         # 5/2 * u - 5/2 * v is 5/2 * (u - v)
         return scale(c, M("add", tuple(scale(1 / c, t) for t in kept), shape))
     return M("add", tuple(kept), shape)
+
+
+def _like(r: M | None) -> Any:
+    """What makes terms like: ``w * lam`` is ``lam * w`` (elementwise)."""
+    if r is None:
+        return None
+    if r.op == "mul" and r.args[0].shape == r.args[1].shape:
+        return ("mul", r.shape, frozenset((r.args[0].key, r.args[1].key)))
+    return r.key
 
 
 def _negative(t: M) -> bool:

@@ -45,7 +45,6 @@ LATEX = Style(
     paren=r"\left({}\right)",
     frac=r"\frac{{{}}}{{{}}}",
     templates={
-        "matmul": ("{0} {1}", (PRODUCT, POSTFIX), PRODUCT),
         "div": (r"\frac{{{0}}}{{{1}}}", (SUM, SUM), ATOM),
         "pow": ("{0}^{{{1}}}", (ATOM, SUM), POSTFIX),
         "T": (r"{0}^{{\top}}", (ATOM,), POSTFIX),
@@ -78,7 +77,6 @@ UNICODE = Style(
     paren="({})",
     frac="{}/{}",
     templates={
-        "matmul": ("{0} {1}", (PRODUCT, POSTFIX), PRODUCT),
         "div": ("{0} / {1}", (PRODUCT, POSTFIX), PRODUCT),
         "pow": ("{0}^{1}", (ATOM, ATOM), POSTFIX),
         "T": ("{0}ᵀ", (ATOM,), POSTFIX),
@@ -136,6 +134,14 @@ def _wrap(x: M, level: int, style: Style) -> str:
     return s if own >= level else style.paren.format(s)
 
 
+def _left(x: M, style: Style) -> str:
+    """The left factor of a juxtaposition: ``a / b c`` would read as
+    ``a / (b c)``, so a Unicode quotient there is parenthesised."""
+    if style is UNICODE and x.op == "div":
+        return style.paren.format(_show(x, style)[0])
+    return _wrap(x, PRODUCT, style)
+
+
 def _show(x: M, style: Style) -> tuple[str, int]:
     op, a = x.op, x.args
     wrap = lambda t, level: _wrap(t, level, style)
@@ -155,7 +161,7 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         for t in a[1:]:
             negative = split(t)[0] < 0
             shown = scale(-1, t) if negative else t
-            parts.append(("- " if negative else "+ ") + wrap(shown, PRODUCT))
+            parts.append(("- " if negative else "+ ") + wrap(shown, HADAMARD))
         return " ".join(parts), SUM
     if op == "mul" and a[0].op == "num":
         c = a[0].data
@@ -163,7 +169,9 @@ def _show(x: M, style: Style) -> tuple[str, int]:
             return "-" + wrap(a[1], PRODUCT), UNARY
         return f"{_number(c, style)[0]} {wrap(a[1], PRODUCT)}", PRODUCT
     if op == "mul" and (not a[0].shape or not a[1].shape):
-        return f"{wrap(a[0], PRODUCT)} {wrap(a[1], POSTFIX)}", PRODUCT
+        # a scalar before a product: det(X) Aᵀ X⁻ᵀ
+        right = PRODUCT if not a[0].shape else POSTFIX
+        return f"{_left(a[0], style)} {wrap(a[1], right)}", PRODUCT
     if op == "mul":  # looser than juxtaposition: (P ⊙ Q) R
         return f"{wrap(a[0], HADAMARD)} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
     if op == "pow" and style is UNICODE and a[1].op == "num":
@@ -172,6 +180,8 @@ def _show(x: M, style: Style) -> tuple[str, int]:
             return wrap(a[0], ATOM) + power, POSTFIX
     if op == "T" and a[0].op == "inv":
         x, op, a = a[0], "T-inv", a[0].args
+    if op == "matmul":
+        return f"{_left(a[0], style)} {wrap(a[1], POSTFIX)}", PRODUCT
     if op in style.templates:
         template, levels, own = style.templates[op]
         return template.format(*map(wrap, a, levels)), own
@@ -179,6 +189,8 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         mask = style.mask.format(_show(a[0], style)[0])
         if a[1].op == "num" and a[1].data == 1:
             return mask, ATOM
+        if a[1].shape:  # elementwise: [u > 0] ⊙ v, not a product
+            return f"{mask} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
         return f"{mask} {wrap(a[1], POSTFIX)}", PRODUCT
     picked = show_picking(x, wrap)
     if picked:

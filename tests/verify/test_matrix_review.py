@@ -1,0 +1,127 @@
+"""Matrix forms found wrong, unwritten or clumsy in review (issue 16), each
+with its hand-derived value: the printed form pasted back equals it, and the
+engine's gradient does too."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diffcli.verify.verdict import Tolerances, grad
+from tests.verify.test_matrix_form import pasted
+
+ONLY_MATRIX = Tolerances(sym_max_elements=0)
+A = np.array([[1.0, 2.0], [3.0, 4.0]])
+X = np.array([[3.0, 1.0], [1.0, 2.0]])
+
+
+def forms(text, at, let=None, wrt=None, tol=ONLY_MATRIX):
+    r = grad(text, at=at, let=let or {}, wrt=wrt, tol=tol)
+    return r, r.closed_form_matrix
+
+
+def test_a_vector_added_to_every_row_transposes_to_a_column():
+    # d/dx z @ (y + A) @ x = (y + A).T @ z = A.T @ z + y * sum(z)
+    y, z = np.array([1.0, 5.0]), np.array([2.0, 3.0])
+    hand = A.T @ z + y * z.sum()  # [16, 41]
+    np.testing.assert_allclose(hand, [16, 41])
+    text = "z @ (y + A) @ x"
+    r, f = forms(text, {"x": [1, 2]}, {"y": y, "z": z, "A": A})
+    assert f == {"x": "(y + A).T @ z"}  # was withheld: (y + A.T) @ z, [28, 38]
+    assert r.check.status == "ok"
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"y": y, "z": z, "A": A}), hand)
+    # A without a value: no check runs, and the form printed was wrong
+    r, f = forms(text, {"x": [1, 2]}, {"y": y, "z": z}, wrt=["x"])
+    assert f == {"x": "(y + A).T @ z"}
+
+
+def test_a_row_vector_broadcast_under_where_and_transpose():
+    # sum(where(y > 0, A.T, 0)): A.T[i, j] = A[j, i] counts where y[j] > 0,
+    # so dA[j, i] = [y[j] > 0]: a column mask (was a row: withheld)
+    y = np.array([1.0, -1.0])
+    r, f = forms("sum(where(y > 0, A.T, 0))", {"A": A}, {"y": y})
+    assert f == {"A": "outer(where(y > 0, 1, 0), ones(2))"}
+    hand = np.array([[1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(r.gradient["A"], hand)
+    np.testing.assert_allclose(pasted(f["A"], {"y": y}), hand)
+
+
+def test_a_vector_minus_a_matrix_under_a_vector_product():
+    # sum(x @ (v - B)) = x @ (v - B) @ ones: d/dx = (v - B) @ ones(3);
+    # numpy's broadcasting message was shown as the reason for no form
+    v, B = np.array([1.0, 2.0, 3.0]), np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    r, f = forms("sum(x @ (v - B))", {"x": [1, 2]}, {"v": v, "B": B})
+    assert f == {"x": "(v - B) @ ones(3)"}
+    hand = np.array([0.0, -9.0])
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"v": v, "B": B}), hand)
+
+
+def test_ridge_terms_meet():
+    # d/dw |A w - b|^2 + lam w.w = 2 (lam w + A.T (A w - b)); was
+    # lam * w + w * lam + 2 * A.T @ (A @ w - b)
+    w, b, lam = np.array([1.0, 2.0]), np.array([1.0, 1.0]), 0.5
+    r, f = forms(
+        "sum((A @ w - b)**2) + lam * w @ w", {"w": w}, {"A": A, "b": b, "lam": lam}
+    )
+    assert f == {"w": "2 * (lam * w + A.T @ (A @ w - b))"}
+    hand = 2 * lam * w + 2 * A.T @ (A @ w - b)  # [69, 98]
+    np.testing.assert_allclose(hand, [69, 98])
+    np.testing.assert_allclose(r.gradient["w"], hand)
+    values = {"A": A, "b": b, "lam": lam, "w": w}
+    np.testing.assert_allclose(pasted(f["w"], values), hand)
+    r, _ = forms("sum((A @ w - b)**2) + lam * w @ w", {"w": w}, wrt=["w"])
+    assert r.closed_form_matrix_unicode == {"w": "2 (lam ⊙ w + Aᵀ (A w - b))"}
+
+
+def test_the_inverse_of_a_symmetric_matrix_is_not_transposed():
+    # d logdet(X X.T) / dX = 2 inv(X X.T) X; was (inv(X @ X.T) + inv(X @ X.T).T) @ X
+    r, f = forms("logdet(X @ X.T)", {"X": X})
+    assert f == {"X": "2 * inv(X @ X.T) @ X"}
+    assert r.closed_form_matrix_unicode == {"X": "2 (X Xᵀ)⁻¹ X"}
+    hand = 2 * np.linalg.inv(X @ X.T) @ X  # 2 inv(X).T
+    np.testing.assert_allclose(hand, 2 * np.linalg.inv(X).T)
+    np.testing.assert_allclose(r.gradient["X"], hand)
+    np.testing.assert_allclose(pasted(f["X"], {"X": X}), hand)
+
+
+def test_a_scalar_comes_out_of_a_matrix_product():
+    # d det(A X) / dX = det(A X) A.T inv(A X).T; was A.T @ (det(A @ X) * ...)
+    r, f = forms("det(A @ X)", {"X": X}, {"A": A})
+    assert f == {"X": "det(A @ X) * A.T @ inv(A @ X).T"}
+    assert r.closed_form_matrix_unicode == {"X": "det(A X) Aᵀ (A X)⁻ᵀ"}
+    hand = np.linalg.det(A @ X) * A.T @ np.linalg.inv(A @ X).T
+    det_ax = np.linalg.det(A) * np.linalg.det(X)
+    np.testing.assert_allclose(hand, det_ax * np.linalg.inv(X).T)
+    np.testing.assert_allclose(r.gradient["X"], hand)
+    np.testing.assert_allclose(pasted(f["X"], {"A": A, "X": X}), hand)
+
+
+def test_a_column_vector_quadratic_form():
+    # x (2 x 1): x.T @ A @ x is 1 x 1, d/dx = (A + A.T) @ x; was
+    # A @ x @ ones(1, 1) + A.T @ x @ ones(1, 1)
+    x = np.array([[1.0], [2.0]])
+    r, f = forms("sum(x.T @ A @ x)", {"x": x}, {"A": A})
+    assert f == {"x": "(A + A.T) @ x"}
+    hand = np.array([[12.0], [21.0]])
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"A": A, "x": x}), hand)
+
+
+def test_a_quotient_before_a_product_is_parenthesised_in_unicode():
+    # d/ds |B|_1 / exp(s) = -|B|_1 / exp(s)**2 * exp(s): "a / b c" would
+    # read as a / (b c)
+    B = np.array([[1.0, -2.0], [3.0, 4.0]])
+    r, f = forms("norm(B, 1) / exp(s)", {"s": 0.5, "B": B})
+    assert f["s"] == "-sum(abs(B)) / exp(s)**2 * exp(s)"
+    assert r.closed_form_matrix_unicode["s"] == "-(sum(abs(B)) / exp(s)²) exp(s)"
+    np.testing.assert_allclose(r.gradient["s"], -10 * np.exp(-0.5))
+    np.testing.assert_allclose(pasted(f["s"], {"s": 0.5, "B": B}), -10 * np.exp(-0.5))
+
+
+def test_a_relu_mask_times_a_vector_is_elementwise_in_unicode():
+    Xd, W, b, v = np.eye(2), np.array([1.0, -2.0]), np.array([0.5, 0.5]), A[0]
+    r, f = forms("sum(relu(X @ W + b) * v)", {"W": W}, {"X": Xd, "b": b, "v": v})
+    assert f == {"W": "X.T @ where(X @ W + b > 0, v, 0)"}
+    assert r.closed_form_matrix_unicode == {"W": "Xᵀ ([X W + b > 0] ⊙ v)"}
+    np.testing.assert_allclose(r.gradient["W"], [1.0, 0.0])
