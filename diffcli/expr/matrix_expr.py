@@ -218,8 +218,13 @@ def call(name: str, x: M, shape: tuple | None = None, data: Any = None) -> M:
 
 
 def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
-    """sum or mean over ``dim`` (None: all), shape as numpy's."""
+    """sum or mean over ``dim`` (None: all), shape as numpy's (a scalar's,
+    over any dim, is itself: PyTorch's dim=0 of a 0-d value)."""
+    if not x.ndim:
+        return x
     axes = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if axes and not keepdim and x.ndim and len({a % x.ndim for a in axes}) == x.ndim:
+        dim = axes = None  # sum(A, dim=[0, 1]) is sum(A)
     shape = np.sum(np.empty(x.shape, dtype=bool), axis=axes, keepdims=keepdim).shape
     c, r = split(x)
     if r is None:
@@ -243,16 +248,22 @@ def add(*terms: M) -> M:
     coefs: dict[Any, list] = {}
     for t in flat:
         c, r = split(t)
-        key = _like(r)
+        key = _like(_spread(r, shape))
         if key in coefs:
             coefs[key][0] += c
+            if r is not None and r.shape == shape != coefs[key][1].shape:
+                # u + u * ones is 2 * u * ones
+                coefs[key][1] = r
         else:
             coefs[key] = [c, r]
     kept = [num(c) if r is None else scale(c, r) for c, r in coefs.values() if c != 0]
     kept = sorted(_factored(kept), key=_negative)  # u - y, not -y + u
     if not kept:
         return scale(0, flat[0])
-    if len(kept) == 1 and kept[0].shape == shape:
+    if np.broadcast_shapes(*(t.shape for t in kept)) != shape:
+        # what gave the shape cancelled ((R - R) * R + x, x of 3 and R 1 x 3)
+        kept[0] = mul(kept[0], ones(shape))
+    if len(kept) == 1:
         return kept[0]
     sizes = {abs(c) for c, r in map(split, kept) if r is not None}
     if len(sizes) == 1 and all(split(t)[1] for t in kept) and (c := sizes.pop()) != 1:
@@ -268,6 +279,13 @@ def _like(r: M | None) -> Any:
     if r.op == "mul" and r.args[0].shape == r.args[1].shape:
         return ("mul", r.shape, frozenset((r.args[0].key, r.args[1].key)))
     return r.key
+
+
+def _spread(r: M | None, shape: tuple) -> M | None:
+    """``u * ones(shape)`` is ``u`` in a sum of that shape."""
+    if r is not None and r.op == "mul" and r.args[1].op == "ones":
+        return r.args[0] if r.args[1].shape == shape else r
+    return r
 
 
 def _negative(t: M) -> bool:

@@ -36,7 +36,7 @@ BINARY |= {"div": "/", "divide": "/", "true_divide": "/", "pow": "**"}
 BINARY |= {"matmul": "@", "mm": "@"}
 
 
-_NODES = {"Index": "indexing", "ListExpr": "a list [...]", "Compare": "a comparison"}
+_NODES = {"Index": "indexing", "ListExpr": "a list [...]"}
 
 
 class _Clash(Exception):
@@ -109,6 +109,8 @@ class _Sizes:
             return self.binary(e.op, e.left, e.right)
         if isinstance(e, P.Call):
             return self.call(e)
+        if isinstance(e, P.Compare):
+            return self.binary(e.op, e.left, e.right)
         what = _NODES.get(type(e).__name__, type(e).__name__.lower())
         raise NoMatrixForm(f"{what} with a value-less name is not supported")
 
@@ -129,6 +131,15 @@ class _Sizes:
             if len(a) != 1 or len(b) != 1:
                 raise _Clash
             self.unify(a[0], b[0])
+            return ()
+        if f in ("maximum", "minimum", "where") and not e.kwargs:
+            shape = self.shape(e.args[0])
+            for arg in e.args[1:]:
+                shape = self.broadcast(shape, self.shape(arg), (e.args[0], arg))
+            return shape
+        if f == "cross_entropy" and len(e.args) == 2 and not e.kwargs:
+            if len(self.shape(first)) != 1:  # one input vector, a class index
+                raise _Clash
             return ()
         if f in ELEMENTWISE and len(e.args) == 1 and not e.kwargs:
             return self.shape(first)

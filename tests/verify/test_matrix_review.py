@@ -125,3 +125,38 @@ def test_a_relu_mask_times_a_vector_is_elementwise_in_unicode():
     assert f == {"W": "X.T @ where(X @ W + b > 0, v, 0)"}
     assert r.closed_form_matrix_unicode == {"W": "Xᵀ ([X W + b > 0] ⊙ v)"}
     np.testing.assert_allclose(r.gradient["W"], [1.0, 0.0])
+
+
+def test_a_row_sum_and_its_spread_copy_meet():
+    # f = sum_ij s_j A_ij with s = sum(A, dim=0): df/dA_ij = 2 s_j; was
+    # sum(A, dim=0, keepdim=True) + sum(A, dim=0, keepdim=True) * ones(2, 2)
+    r, f = forms("sum(sum(A, dim=0, keepdim=True) * A)", {"A": A})
+    assert f == {"A": "2 * sum(A, dim=0, keepdim=True) * ones(2, 2)"}
+    hand = np.array([[8.0, 12.0], [8.0, 12.0]])
+    np.testing.assert_allclose(r.gradient["A"], hand)
+    np.testing.assert_allclose(pasted(f["A"], {"A": A}), hand)
+
+
+def test_a_sum_over_every_dim_is_the_sum():
+    # sum(A, dim=(0, 1)) is sum(A): d/dA sum(A)**2 = 2 sum(A) ones; was
+    # (sum(A) + sum(A, dim=[0, 1])) * ones(2, 2)
+    r, f = forms("sum(sum(A, dim=(0, 1)) * A)", {"A": A})
+    assert f == {"A": "2 * sum(A) * ones(2, 2)"}
+    np.testing.assert_allclose(r.gradient["A"], np.full((2, 2), 20.0))
+    np.testing.assert_allclose(pasted(f["A"], {"A": A}), np.full((2, 2), 20.0))
+
+
+def test_a_sum_keeps_its_shape_when_the_term_that_gave_it_cancels():
+    # 0 * R + x: R is 1 x 3, x of 3, so the sum is 1 x 3 and relu's mask too;
+    # d/dx sums it over the row: [x > 0].  Was sum(where(x > 0, 1, 0), dim=0),
+    # a number (2): a false mismatch where the matrix form stands in (over
+    # the per-component forms' size limit), withheld beside them
+    x = np.array([1.0, -2.0, 3.0])
+    r, f = forms("sum(relu(0 * R + x))", {"R": [[1, 2, 3]], "x": x})
+    assert r.check.status == "ok", r.check.reason
+    assert f == {
+        "R": "zeros(1, 3)",
+        "x": "sum(where(x * ones(1, 3) > 0, 1, 0), dim=0)",
+    }
+    np.testing.assert_allclose(r.gradient["x"], [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), [1.0, 0.0, 1.0])

@@ -169,3 +169,36 @@ def test_a_number_of_the_user_equal_to_a_stand_in_is_not_renamed():
     # 1000 + 9 is 1009, the first stand-in: the form is written again with others
     r = grad("sum(A@w)*1000 + sum(A@w)*9", at={"w": [1, 2, 3]}, wrt=["w"])
     assert r.closed_form_matrix == {"w": "1009 * A.T @ ones(n)"}
+
+
+def test_maximum_and_where_over_value_less_names():
+    # d/dx sum(max(A x, y)) = A^T ([A x > y] + [A x = y] / 2), PyTorch's tie
+    form = {"x": "A.T @ where(A @ x > y, 1, where(A @ x == y, 1 / 2, 0))"}
+    sizes = {"A": ["n", 2], "y": ["n"]}
+    symbolic("sum(maximum(A @ x, y))", {"x": [1, 2]}, ["x"], form, sizes)
+    form = {"x": "A.T @ where(A @ x > y, 1, 0)"}
+    symbolic("sum(where(A @ x > y, A @ x, y))", {"x": [1, 2]}, ["x"], form, sizes)
+    # was: "where with a value-less name is not supported"
+    A, y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([2.0, 1.0, 3.0])
+    # A x = [1, 2, 3]: above y in row 1, tied in row 2
+    np.testing.assert_allclose(
+        pasted(form["x"], {"A": A, "y": y, "x": [1, 2]}),
+        [0.0, 1.0],
+    )
+
+
+def test_cross_entropy_of_a_value_less_layer():
+    # d/dx CE(A x + b, 1) = A^T (softmax(A x + b) - e_1); A's rows from b
+    form = {"x": "A.T @ (softmax(A @ x + b) - eye(3)[1])"}
+    at = {"x": [1, 2], "b": [0.1, 0.2, 0.3]}
+    symbolic("cross_entropy(A @ x + b, 1)", at, ["x"], form, {"A": [3, 2]})
+
+
+def test_a_sum_over_dim_0_of_a_scalar_is_the_scalar():
+    # torch.sum(c, dim=0) of a 0-d c is c: d/dx c x.x = 2 c x (was numpy's
+    # "axis 0 is out of bounds for array of dimension 0" as the reason)
+    r = grad("sum(c, dim=0) * x @ x", at={"x": [1, 2]}, wrt=["x"])
+    assert r.closed_form_matrix == {"x": "2 * c * x"}
+    r = grad("sum(c, dim=0) * x @ x", at={"x": [1, 2]}, let={"c": 3})
+    assert r.closed_form_matrix == {"x": "2 * c * x"}
+    np.testing.assert_allclose(r.gradient["x"], [6, 12])
