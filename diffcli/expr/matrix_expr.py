@@ -134,6 +134,9 @@ def div(a: M, b: M) -> M:
     ca, ra = split(a)
     if ra is None and is_num(b):
         return num(ca / b.data)
+    cb, rb = split(b)
+    if rb is not None and isinstance(cb, Fraction) and cb not in (0, 1):
+        return scale(1 / cb, div(a, rb))  # 2 * u / (2 * v) is u / v
     if ra == b and ra.shape == _broadcast(ra, b):  # u / u is 1
         return scale(ca, ones(ra.shape))
     top = num(1) if ra is None else ra

@@ -134,12 +134,13 @@ def _wrap(x: M, level: int, style: Style) -> str:
     return s if own >= level else style.paren.format(s)
 
 
-def _left(x: M, style: Style) -> str:
-    """The left factor of a juxtaposition: ``a / b c`` would read as
-    ``a / (b c)``, so a Unicode quotient there is parenthesised."""
+def _left(x: M, style: Style, level: float = PRODUCT) -> str:
+    """The left factor of a product: ``a / b c`` would read as ``a / (b c)``
+    (and ``a / b ⊙ c`` as ``a / (b ⊙ c)``), so a Unicode quotient there is
+    parenthesised."""
     if style is UNICODE and x.op == "div":
         return style.paren.format(_show(x, style)[0])
-    return _wrap(x, PRODUCT, style)
+    return _wrap(x, level, style)
 
 
 def _show(x: M, style: Style) -> tuple[str, int]:
@@ -173,13 +174,18 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         right = PRODUCT if not a[0].shape else POSTFIX
         return f"{_left(a[0], style)} {wrap(a[1], right)}", PRODUCT
     if op == "mul":  # looser than juxtaposition: (P ⊙ Q) R
-        return f"{wrap(a[0], HADAMARD)} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
+        left = _left(a[0], style, HADAMARD)
+        return f"{left} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
     if op == "pow" and style is UNICODE and a[1].op == "num":
         power = _number(a[1].data, style)[0].translate(SUPERSCRIPT)
         if "/" not in power and "." not in power:
             return wrap(a[0], ATOM) + power, POSTFIX
     if op == "T" and a[0].op == "inv":
         x, op, a = a[0], "T-inv", a[0].args
+    if op == "matmul" and a[0].ndim == 1:  # an inner product: xᵀ y
+        template, (level,), _ = style.templates["T"]
+        left = template.format(wrap(a[0], level))
+        return f"{left} {wrap(a[1], POSTFIX)}", PRODUCT
     if op == "matmul":
         return f"{_left(a[0], style)} {wrap(a[1], POSTFIX)}", PRODUCT
     if op in style.templates:

@@ -164,7 +164,10 @@ class _Sizes:
 
     def reduced(self, s: tuple, dim: Any, keep: bool) -> tuple:
         dims = dim.items if isinstance(dim, P.ListExpr) else [dim]
-        axes = {int(P.literal(d)) % max(1, len(s)) for d in dims}
+        given = [int(P.literal(d)) for d in dims]
+        if any(not -max(1, len(s)) <= d < max(1, len(s)) for d in given):
+            raise _Clash  # dim=1 of a vector: it is a matrix
+        axes = {d % max(1, len(s)) for d in given}
         return tuple(
             1 if i in axes else d for i, d in enumerate(s) if keep or i not in axes
         )

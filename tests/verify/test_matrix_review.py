@@ -160,3 +160,31 @@ def test_a_sum_keeps_its_shape_when_the_term_that_gave_it_cancels():
     }
     np.testing.assert_allclose(r.gradient["x"], [1.0, 0.0, 1.0])
     np.testing.assert_allclose(pasted(f["x"], {"x": x}), [1.0, 0.0, 1.0])
+
+
+def test_an_inner_product_reads_x_transposed_x_and_twos_cancel():
+    # d/dx sqrt(x.x) sum(x) = sqrt(x.x) 1 + sum(x) x / sqrt(x.x); was
+    # sqrt(x @ x) + 2 * sum(x) / (2 * sqrt(x @ x)) * x, Unicode √(x x)
+    x = np.array([3.0, 4.0])
+    r, f = forms("sum(sqrt(x @ x) * x)", {"x": x})
+    assert f == {"x": "sqrt(x @ x) + sum(x) / sqrt(x @ x) * x"}
+    assert r.closed_form_matrix_unicode == {"x": "√(xᵀ x) + (sum(x) / √(xᵀ x)) x"}
+    assert r.closed_form_matrix_latex == {
+        "x": r"\sqrt{x^{\top} x} + \frac{\operatorname{sum}\left(x\right)}"
+        r"{\sqrt{x^{\top} x}} x"
+    }
+    hand = 5 + 7 * x / 5  # [9.2, 10.6]
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand)
+
+
+def test_a_quotient_before_a_hadamard_product_is_parenthesised_in_unicode():
+    x = np.array([1.0, 2.0])
+    r, f = forms("sum(x / (2 * exp(x)))", {"x": x})
+    assert f == {"x": "1 / 2 * (1 / exp(x) - x / exp(x)**2 * exp(x))"}
+    assert r.closed_form_matrix_unicode == {
+        "x": "1/2 (1 / exp(x) - (x / exp(x)²) ⊙ exp(x))"
+    }
+    hand = (1 - x) * np.exp(-x) / 2
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand)

@@ -202,3 +202,12 @@ def test_a_sum_over_dim_0_of_a_scalar_is_the_scalar():
     r = grad("sum(c, dim=0) * x @ x", at={"x": [1, 2]}, let={"c": 3})
     assert r.closed_form_matrix == {"x": "2 * c * x"}
     np.testing.assert_allclose(r.gradient["x"], [6, 12])
+
+
+def test_a_reduction_over_dim_1_makes_a_matrix():
+    # sum(B, dim=1) needs B of two dims: B is 3 x n, d/dx = B's row sums
+    # (was "dim 1 is out of range for a 0-D value": B taken as a scalar)
+    form, sizes = {"x": "sum(B, dim=1)"}, {"B": [3, "n"]}
+    symbolic("sum(sum(B, dim=1) * x)", {"x": [1, 2, 3]}, ["x"], form, sizes)
+    B = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_allclose(pasted(form["x"], {"B": B}), [3.0, 7.0, 11.0])
