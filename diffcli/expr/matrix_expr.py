@@ -58,6 +58,10 @@ def num(v: Any) -> M:
     if isinstance(v, Fraction | int):
         return M("num", data=Fraction(v))
     v = float(v)
+    if np.isfinite(v):  # 0.1 / 3 is 1 / 30, not 3333333333333333 / 10**17
+        near = Fraction(v).limit_denominator(10**6)
+        if float(near) == v:
+            return M("num", data=near)
     exact = Fraction(repr(v)) if np.isfinite(v) else None
     return M("num", data=exact if exact is not None and len(repr(v)) < 20 else v)
 
@@ -230,12 +234,26 @@ def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
         dim = axes = None  # sum(A, dim=[0, 1]) is sum(A)
     shape = np.sum(np.empty(x.shape, dtype=bool), axis=axes, keepdims=keepdim).shape
     c, r = split(x)
-    if r is None:
-        raise NoMatrixForm(f"{name} of a number is not supported")
-    if r.op == "select" and isinstance(r.data[1], int) and dim is None:
-        return num(c if name == "sum" else c / r.shape[0])  # a basis vector's
+    total = _constant_sum(r) if dim is None else None
+    if total is not None:  # sum(eye(3)[1] - 1 / 30) is 9 / 10
+        return num(c * total / (1 if name == "sum" else int(np.prod(r.shape))))
     data = None if dim is None and not keepdim else (axes, keepdim)
     return scale(c, M(name, (r,), shape, data))
+
+
+def _constant_sum(x: M) -> Any:
+    """The sum of the elements of ``x`` if it is made of numbers and basis
+    vectors (each sums to 1), else None."""
+    total = 0
+    for t in x.args if x.op == "add" else (x,):
+        c, r = split(t)
+        if r is None:
+            total += c * int(np.prod(x.shape))  # broadcast over x
+        elif r.op == "select" and isinstance(r.data[1], int):
+            total += c
+        else:
+            return None
+    return total
 
 
 def add(*terms: M) -> M:

@@ -188,3 +188,15 @@ def test_a_quotient_before_a_hadamard_product_is_parenthesised_in_unicode():
     hand = (1 - x) * np.exp(-x) / 2
     np.testing.assert_allclose(r.gradient["x"], hand)
     np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand)
+
+
+def test_label_smoothing_reads_as_its_target():
+    # CE with smoothing 0.1 over 3 classes: target 0.9 e_1 + 0.1 / 3, so the
+    # gradient is softmax(x) - 9/10 e_1 - 1/30; was -9 / 10 * eye(3)[1] -
+    # 3333333333333333 / 100000000000000000 - sum(...) * softmax(x)
+    x = np.array([1.0, 2.0, 3.0])
+    r, f = forms("cross_entropy(x, 1, label_smoothing=0.1)", {"x": x})
+    assert f == {"x": "softmax(x) - 9 / 10 * eye(3)[1] - 1 / 30"}
+    hand = np.exp(x) / np.exp(x).sum() - np.array([0, 0.9, 0]) - 0.1 / 3
+    np.testing.assert_allclose(r.gradient["x"], hand, atol=1e-15)
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand, atol=1e-15)
