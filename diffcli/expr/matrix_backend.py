@@ -363,8 +363,9 @@ def _elementwise(op: str, u: M, y: M, g: M) -> M:
         return X.div(g, X.scale(2, y))
     if op == "sigmoid":
         return X.mul(g, X.mul(y, X.add(one, X.neg(y))))
-    if op == "relu":
-        return M("relu_grad", (u, g), u.shape)  # where() broadcasts g
+    if op == "relu":  # where() broadcasts g; its coefficient stays outside
+        c, rest = X.split(g)
+        return X.scale(c, M("relu_grad", (u, rest or X.num(1)), u.shape))
     if op == "abs":  # sign(0) is 0: PyTorch's choice at the kink
         return X.mul(g, X.call("sign", u))
     if op == "logsumexp":

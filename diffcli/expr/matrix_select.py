@@ -87,6 +87,9 @@ def compare(op: str, a: M, b: M) -> M:
 def where(cond: M, a: M, b: M) -> M:
     if X.is_num(a, 0) and X.is_num(b, 0):
         return X.num(0)
+    c, rest = X.split(a)
+    if X.is_num(b, 0) and rest is not None and c != 1:  # 2 * where(m, u, 0)
+        return X.scale(c, where(cond, rest, b))
     shape = tuple(np.broadcast_shapes(cond.shape, a.shape, b.shape))
     return M("where", (cond, a, b), shape)
 

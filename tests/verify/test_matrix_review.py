@@ -200,3 +200,37 @@ def test_label_smoothing_reads_as_its_target():
     hand = np.exp(x) / np.exp(x).sum() - np.array([0, 0.9, 0]) - 0.1 / 3
     np.testing.assert_allclose(r.gradient["x"], hand, atol=1e-15)
     np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand, atol=1e-15)
+
+
+def test_a_relu_layer_with_biases_and_a_row_sum_loss():
+    # L = mean_i sum_j (relu(X W1 + b1) W2 + b2 - Y)_ij^2 over 3 samples;
+    # R = relu(X W1 + b1) W2 + b2 - Y, D = 2/3 [H > 0] ⊙ (R W2.T):
+    # dW1 = X.T D, db1 = D summed over rows, dW2 = 2/3 H.T R, db2 = 2/3 sum_0 R.
+    # Was 2 / 3 * (outer(ones(3), ones(1)) * R) inside, and 2/3 inside where
+    Xd = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    Y = np.array([[1.0], [2.0], [3.0]])
+    at = {
+        "W1": np.array([[1.0, 2.0], [3.0, -4.0]]),
+        "b1": np.array([0.1, 0.2]),
+        "W2": np.array([[1.0], [2.0]]),
+        "b2": np.array([0.5]),
+    }
+    text = "mean(sum((relu(X @ W1 + b1) @ W2 + b2 - Y)**2, dim=1))"
+    r, f = forms(text, at, {"X": Xd, "Y": Y})
+    inner = "where(X @ W1 + b1 > 0, (relu(X @ W1 + b1) @ W2 + b2 - Y) @ W2.T, 0)"
+    assert f == {
+        "W1": f"2 / 3 * X.T @ {inner}",
+        "b1": f"2 / 3 * sum({inner}, dim=0)",
+        "W2": "2 / 3 * relu(X @ W1 + b1).T @ (relu(X @ W1 + b1) @ W2 + b2 - Y)",
+        "b2": "2 / 3 * sum(relu(X @ W1 + b1) @ W2 + b2 - Y, dim=0)",
+    }
+    Z = Xd @ at["W1"] + at["b1"]
+    H = np.maximum(Z, 0)
+    R = H @ at["W2"] + at["b2"] - Y
+    D = 2 / 3 * (Z > 0) * (R @ at["W2"].T)
+    hand = {"W1": Xd.T @ D, "b1": D.sum(0), "W2": 2 / 3 * H.T @ R}
+    hand["b2"] = 2 / 3 * R.sum(0)
+    values = {**at, "X": Xd, "Y": Y}
+    for name, want in hand.items():
+        np.testing.assert_allclose(r.gradient[name], want)
+        np.testing.assert_allclose(pasted(f[name], values), want)
