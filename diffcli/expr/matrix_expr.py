@@ -333,6 +333,8 @@ def _factored(terms: list[M]) -> list[M]:
         for group in groups.values():
             if len(group) < 2:
                 continue
+            if side == 0 and len({r.args[1].ndim for _, r in group}) > 1:
+                continue  # A @ x + A @ X: x is a row of X's shape, A @ x is not
             shared = group[0][1].args[side]
             other = add(*(scale(c, r.args[1 - side]) for c, r in group))
             if other.op == "add" and len(other.args) > len(group):

@@ -234,3 +234,17 @@ def test_a_relu_layer_with_biases_and_a_row_sum_loss():
     for name, want in hand.items():
         np.testing.assert_allclose(r.gradient[name], want)
         np.testing.assert_allclose(pasted(f[name], values), want)
+
+
+def test_a_shared_left_factor_is_not_taken_out_of_a_vector_and_a_matrix():
+    # A @ x + A @ X: A @ x (a vector) is added to every row, which
+    # A @ (x + X) is not: it was the form, and d/dA printed
+    # outer(sum(Y, dim=0), x + X) (withheld: engine 5, form 6)
+    x, Xm = np.array([1.0, 2.0]), np.array([[1.0, 0.0], [2.0, 1.0]])
+    Y = np.array([[1.0, 2.0], [3.0, 5.0]])
+    r, f = forms("sum((A @ x + A @ X) * Y)", {"A": A}, {"x": x, "X": Xm, "Y": Y})
+    assert f == {"A": "outer(sum(Y, dim=0), x) + Y @ X.T"}
+    hand = np.outer(Y.sum(0), x) + Y @ Xm.T  # [[5, 12], [10, 25]]
+    np.testing.assert_allclose(hand, [[5, 12], [10, 25]])
+    np.testing.assert_allclose(r.gradient["A"], hand)
+    np.testing.assert_allclose(pasted(f["A"], {"x": x, "X": Xm, "Y": Y}), hand)
