@@ -252,7 +252,7 @@ def _constant_sum(x: M) -> Any:
         if r is None:
             total += c * int(np.prod(x.shape))  # broadcast over x
         elif r.op == "select" and isinstance(r.data[1], int):
-            total += c
+            total += c * (int(np.prod(x.shape)) // r.shape[0])  # each copy: 1
         else:
             return None
     return total

@@ -24,9 +24,10 @@ COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "
 def _item(raw: Any, n: int) -> Any:
     if isinstance(raw, slice):
         start, stop, step = raw.indices(n)
-        return (
-            None if (start, stop, step) == (0, n, 1) else ("slice", start, stop, step)
-        )
+        if (start, stop, step) == (0, n, 1):
+            return None
+        # backwards to the start: x[2::-1], as x[2:-1:-1] would be empty
+        return ("slice", start, None if stop < 0 else stop, step)
     if isinstance(raw, list):
         return ("list", tuple(int(i) % n for i in raw))
     if isinstance(raw, int | np.integer):
@@ -43,7 +44,7 @@ def item_text(item: Any) -> str:
     if item[0] == "list":
         return "[" + ", ".join(map(str, item[1])) + "]"
     _, start, stop, step = item
-    text = f"{start}:{stop}"
+    text = f"{start}:{'' if stop is None else stop}"
     return text + (f":{step}" if step != 1 else "")
 
 

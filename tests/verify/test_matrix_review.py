@@ -248,3 +248,15 @@ def test_a_shared_left_factor_is_not_taken_out_of_a_vector_and_a_matrix():
     np.testing.assert_allclose(hand, [[5, 12], [10, 25]])
     np.testing.assert_allclose(r.gradient["A"], hand)
     np.testing.assert_allclose(pasted(f["A"], {"x": x, "X": Xm, "Y": Y}), hand)
+
+
+def test_a_slice_backwards_to_the_start():
+    # x[::-1] is x[2::-1]; it was printed x[2:-1:-1], which is empty
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0])
+    r, f = forms("x[::-1] @ y", {"x": x}, {"y": y})
+    assert f == {"x": "eye(3)[2::-1].T @ y"}
+    np.testing.assert_allclose(r.gradient["x"], y[::-1])
+    np.testing.assert_allclose(pasted(f["x"], {"y": y}), [4.0, 2.0, 1.0])
+    r, f = forms("sum(A[::-1, 1])", {"A": A})
+    assert f == {"A": "outer(eye(2)[1::-1].T @ ones(2), eye(2)[1])"}
+    np.testing.assert_allclose(pasted(f["A"], {}), [[0.0, 1.0], [0.0, 1.0]])
