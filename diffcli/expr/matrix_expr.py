@@ -174,6 +174,8 @@ def T(x: M) -> M:
         return add(*(T(t) for t in r.args))
     if r.op == "outer":
         return M("outer", r.args[::-1], r.shape[::-1])
+    if r.op == "mul" and r.args[0].ndim == 0 and r.args[1].shape == r.shape:
+        return mul(r.args[0], T(r.args[1]))  # (s * A).T is s * A.T
     if r.op == "mul" and r.args[0].ndim == 1 and r.args[1].op == "ones":
         return outer(r.args[0], ones(r.shape[:1]))  # rows of v, transposed
     if r.op == "matmul" and r.args[0].ndim == 2 and r.args[1].ndim == 2:
@@ -218,6 +220,10 @@ def outer(a: M, b: M) -> M:
     cb, rb = split(b)
     if ra.op == rb.op == "ones":  # outer(ones(3), ones(1)) is ones(3, 1)
         return scale(ca * cb, ones(ra.shape + rb.shape))
+    for p in (ra, rb):  # outer(x, s * y) is s * outer(x, y), s a scalar
+        if p.op == "mul" and p.args[0].ndim == 0 and p.args[1].shape == p.shape:
+            rest = outer(*((p.args[1], rb) if p is ra else (ra, p.args[1])))
+            return scale(ca * cb, mul(p.args[0], rest))
     return scale(ca * cb, M("outer", (ra, rb), ra.shape + rb.shape))
 
 

@@ -260,3 +260,16 @@ def test_a_slice_backwards_to_the_start():
     r, f = forms("sum(A[::-1, 1])", {"A": A})
     assert f == {"A": "outer(eye(2)[1::-1].T @ ones(2), eye(2)[1])"}
     np.testing.assert_allclose(pasted(f["A"], {}), [[0.0, 1.0], [0.0, 1.0]])
+
+
+def test_a_scalar_comes_out_of_outer_and_transpose():
+    # d/dX [s tr(X X) + x.(s X) x] = 2 s X.T + s x x.T; was
+    # outer(x, s * x) + 2 * s * X.T, then (s * outer(x, x)).T
+    s, x = 2.0, np.array([1.0, 2.0])
+    r, f = forms("trace(X @ X) * s + x @ (s * X) @ x", {"s": s, "X": X}, {"x": x})
+    assert f["X"] == "s * outer(x, x) + 2 * s * X.T"
+    assert r.closed_form_matrix_unicode["X"] == "s x xᵀ + 2 s Xᵀ"
+    hand = 2 * s * X.T + s * np.outer(x, x)  # [[14, 8], [8, 16]]
+    np.testing.assert_allclose(hand, [[14, 8], [8, 16]])
+    np.testing.assert_allclose(r.gradient["X"], hand)
+    np.testing.assert_allclose(pasted(f["X"], {"s": s, "x": x, "X": X}), hand)
