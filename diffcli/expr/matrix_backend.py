@@ -19,6 +19,7 @@ from diffcli.expr import matrix_expr as X
 from diffcli.expr import matrix_select as S
 from diffcli.expr import parser as P
 from diffcli.expr.matrix_expr import M, NoMatrixForm
+from diffcli.expr.matrix_text import text
 from diffcli.expr.walk import evaluate
 
 
@@ -232,7 +233,7 @@ def gradient(f: M, wrt: list[str], seed: M | None = None) -> dict[str, M | None]
 
 
 def _order(t: M) -> tuple:
-    s = X.text(t)
+    s = text(t)
     return (t.op == "num", s.count(".T"), len(s), s)  # numbers last: x - 1
 
 

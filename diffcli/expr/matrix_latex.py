@@ -1,5 +1,5 @@
 """Matrix expressions as a mathematician writes them, for reading (not for
-pasting back, which ``matrix_expr.text`` is for): LaTeX (``--latex``:
+pasting back, which ``matrix_text.text`` is for): LaTeX (``--latex``:
 ``(A + A^{\\top}) x``, ``\\det(X) X^{-\\top}``) and Unicode (``(A + Aᵀ) x``,
 ``det(X) X⁻ᵀ``).  Products are juxtaposed, elementwise ones ``⊙``."""
 
@@ -9,17 +9,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from diffcli.expr.matrix_expr import (
-    ATOM,
-    POSTFIX,
-    PRODUCT,
-    SUM,
-    UNARY,
-    M,
-    scale,
-    show_picking,
-    split,
-)
+from diffcli.expr.matrix_expr import M, scale, split
+from diffcli.expr.matrix_text import ATOM, POSTFIX, PRODUCT, SUM, UNARY, show_picking
 
 
 @dataclass(frozen=True)
