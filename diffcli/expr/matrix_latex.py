@@ -104,6 +104,12 @@ def unicode(x: M) -> str:
 
 def _name(name: str, style: Style) -> str:
     m = re.fullmatch(r"([A-Za-z]+)_?(\d+)", name)
+    if not m and style is LATEX:  # W_out: W_{out}; any other _ escaped
+        sub = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)_(\w*[A-Za-z0-9])", name)
+        if sub:
+            rest = sub.group(2).replace("_", r"\_")
+            return f"{sub.group(1)}_{{{rest}}}"
+        return name.replace("_", r"\_")
     if not m:
         return name
     digits = m.group(2)

@@ -273,3 +273,19 @@ def test_a_scalar_comes_out_of_outer_and_transpose():
     np.testing.assert_allclose(hand, [[14, 8], [8, 16]])
     np.testing.assert_allclose(r.gradient["X"], hand)
     np.testing.assert_allclose(pasted(f["X"], {"s": s, "x": x, "X": X}), hand)
+
+
+def test_latex_names_with_underscores():
+    # W_out in LaTeX was W_out: a subscript o followed by "ut"
+    x = np.array([1.0, 2.0])
+    let = {"W_out": A, "b_": np.ones(2), "w_a_b": x}
+    text = "x_hat @ W_out @ x_hat + sum(b_ @ x_hat) + sum(w_a_b * x_hat)"
+    r, f = forms(text, {"x_hat": x}, let)
+    assert f == {"x_hat": "w_a_b + (W_out + W_out.T) @ x_hat + b_"}
+    assert r.closed_form_matrix_latex == {
+        "x_hat": r"w_{a\_b} + \left(W_{out} + W_{out}^{\top}\right) x_{hat} + b\_"
+    }
+    hand = x + (A + A.T) @ x + 1  # [14, 24]
+    np.testing.assert_allclose(hand, [14, 24])
+    np.testing.assert_allclose(r.gradient["x_hat"], hand)
+    np.testing.assert_allclose(pasted(f["x_hat"], {**let, "x_hat": x}), hand)
