@@ -138,6 +138,10 @@ def div(a: M, b: M) -> M:
         return scale(1 / cb, div(a, rb))  # 2 * u / (2 * v) is u / v
     if ra == b and ra.shape == _broadcast(ra, b):  # u / u is 1
         return scale(ca, ones(ra.shape))
+    if ra is not None and ra.op == "mul" and b in ra.args:  # u * v / u is v
+        other = ra.args[1] if ra.args[0] == b else ra.args[0]
+        if other.shape == _broadcast(ra, b):
+            return scale(ca, other)
     top = num(1) if ra is None else ra
     return scale(ca, M("div", (top, b), _broadcast(top, b)))
 

@@ -289,3 +289,14 @@ def test_latex_names_with_underscores():
     np.testing.assert_allclose(hand, [14, 24])
     np.testing.assert_allclose(r.gradient["x_hat"], hand)
     np.testing.assert_allclose(pasted(f["x_hat"], {**let, "x_hat": x}), hand)
+
+
+def test_a_factor_divided_out_again_cancels():
+    # d/dw sum(log(sigmoid(X w))) = X.T (1 - sigmoid(X w)); was
+    # X.T @ (sigmoid(X @ w) * (1 - sigmoid(X @ w)) / sigmoid(X @ w))
+    Xd, w = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([0.1, -0.2])
+    r, f = forms("sum(log(sigmoid(X @ w)))", {"w": w}, {"X": Xd})
+    assert f == {"w": "X.T @ (1 - sigmoid(X @ w))"}
+    hand = Xd.T @ (1 - 1 / (1 + np.exp(-Xd @ w)))
+    np.testing.assert_allclose(r.gradient["w"], hand)
+    np.testing.assert_allclose(pasted(f["w"], {"X": Xd, "w": w}), hand)
