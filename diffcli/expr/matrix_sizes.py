@@ -5,7 +5,9 @@ n x 3, n a size nobody gave.  Each value-less name is tried as a scalar (as
 the per-component forms take it), then as a vector and as a matrix; the sizes
 follow from the shapes given by unification.  Among the ranks that fit, a
 name multiplied with ``@`` or given to det/inv/trace/logdet is a matrix, and
-one added to an array has its shape (no broadcasting), as a reader expects.
+one added to an array has its shape (no broadcasting), as a reader expects;
+where that still leaves a choice, capitals are matrices and lower-case names
+vectors or scalars (``x @ A @ y``), as in the Matrix Cookbook.
 
 Sizes nobody gave become stand-in integers (primes no value and no number of
 the expression uses), so the matrix backend runs unchanged; ``name_sizes``
@@ -173,6 +175,15 @@ class _Sizes:
         )
 
 
+def _against_case(ranks: Mapping[str, int]) -> int:
+    """The Matrix Cookbook's convention, where the shapes leave a choice:
+    A, X are matrices and x, y vectors (x @ A @ y is a bilinear form)."""
+    return sum(
+        (n[0].isupper() and r != 2) or (n[0].islower() and r == 2)
+        for n, r in ranks.items()
+    )
+
+
 def _flag(node: Any) -> bool:
     return bool(P.literal(node) if isinstance(node, P.Expr) else node)
 
@@ -200,8 +211,9 @@ def infer(
             raise NoMatrixForm(f"the sizes of {', '.join(free)}: {err}") from None
         if not any(ranks):  # every one a scalar: as the per-component forms
             return {n: () for n in free}
-        if best is None or sizes.penalty < best[0]:
-            best = (sizes.penalty, sizes)
+        penalty = sizes.penalty + _against_case(dict(zip(free, ranks, strict=True)))
+        if best is None or penalty < best[0]:
+            best = (penalty, sizes)
     if best is None:
         raise NoMatrixForm(reason)
     sizes = best[1]

@@ -211,3 +211,14 @@ def test_a_reduction_over_dim_1_makes_a_matrix():
     symbolic("sum(sum(B, dim=1) * x)", {"x": [1, 2, 3]}, ["x"], form, sizes)
     B = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     np.testing.assert_allclose(pasted(form["x"], {"B": B}), [3.0, 7.0, 11.0])
+
+
+def test_a_bilinear_form_without_values_reads_as_the_cookbook_writes_it():
+    # x @ A @ y: x, y vectors, A a matrix (was: x an m x n matrix, A a vector,
+    # d/dx outer(y, A)); d/dx = A y, d/dy = A.T x
+    sizes = {"A": ["n", "m"], "x": ["n"], "y": ["m"]}
+    form = {"x": "A @ y", "y": "A.T @ x"}
+    symbolic("x @ A @ y", {}, ["x", "y"], form, sizes)
+    A, x, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]), np.ones(2)
+    np.testing.assert_allclose(pasted(form["x"], {"A": A, "y": y}), [3.0, 7.0])
+    np.testing.assert_allclose(pasted(form["y"], {"A": A, "x": x}), [-2.0, -2.0])
