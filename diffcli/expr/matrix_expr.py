@@ -241,11 +241,33 @@ def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
         dim = axes = None  # sum(A, dim=[0, 1]) is sum(A)
     shape = np.sum(np.empty(x.shape, dtype=bool), axis=axes, keepdims=keepdim).shape
     c, r = split(x)
+    if dim is None and r.op == "T":  # sum(A.T) is sum(A)
+        r = r.args[0]
     total = _constant_sum(r) if dim is None else None
     if total is not None:  # sum(eye(3)[1] - 1 / 30) is 9 / 10
         return num(c * total / (1 if name == "sum" else int(np.prod(r.shape))))
+    if r.op == "mul" and r.args[1].op == "ones" and r.args[0].shape != r.shape:
+        every = tuple(range(r.ndim)) if axes is None else axes
+        spread = _spread_sum(name, r.args[0], r.shape, every, keepdim)
+        return scale(c, mul(spread, ones(shape)))  # sum(c * ones(2, 3), dim=0)
     data = None if dim is None and not keepdim else (axes, keepdim)
     return scale(c, M(name, (r,), shape, data))
+
+
+def _spread_sum(name: str, u: M, full: tuple, axes: tuple, keep: bool) -> M:
+    """sum or mean of ``u`` broadcast to ``full`` over ``axes``: over u's own
+    axes, times the copies along the others (a mean: not), then spread again
+    by the caller: sum(c * ones(2, 3), dim=0) is sum(c) * ones(3)."""
+    lead = len(full) - u.ndim
+    axes = tuple(a % len(full) for a in axes)
+    mine = tuple(a - lead for a in axes if a >= lead)
+    copies = int(np.prod([full[a] for a in axes if a < lead or u.shape[a - lead] == 1]))
+    if all(n == 1 for i, n in enumerate(u.shape) if i not in mine):
+        # all of u (what is left has one element): a number, spread again
+        inner = reduce(name, u)
+    else:
+        inner = reduce(name, u, mine, keep) if mine else u
+    return scale(copies, inner) if name == "sum" else inner
 
 
 def _constant_sum(x: M) -> Any:

@@ -300,3 +300,24 @@ def test_a_factor_divided_out_again_cancels():
     hand = Xd.T @ (1 - 1 / (1 + np.exp(-Xd @ w)))
     np.testing.assert_allclose(r.gradient["w"], hand)
     np.testing.assert_allclose(pasted(f["w"], {"X": Xd, "w": w}), hand)
+
+
+def test_a_column_times_a_row_sums_to_numbers():
+    # sum(c * R) = sum(c) sum(R): d/dc = sum(R) ones, d/dR = sum(c) ones; was
+    # sum(R * ones(2, 3), dim=1, keepdim=True) and its twin
+    c, R = np.array([[1.0], [2.0]]), np.array([[1.0, 2.0, 3.0]])
+    r, f = forms("sum(c * R)", {"c": c, "R": R})
+    assert f == {"c": "sum(R) * ones(2, 1)", "R": "sum(c) * ones(1, 3)"}
+    np.testing.assert_allclose(r.gradient["c"], [[6.0], [6.0]])
+    np.testing.assert_allclose(pasted(f["c"], {"R": R}), [[6.0], [6.0]])
+    np.testing.assert_allclose(pasted(f["R"], {"c": c}), [[3.0, 3.0, 3.0]])
+    # sum(c.T * c) = sum(c)**2: was sum(c * ones(2, 2), dim=0, keepdim=True).T
+    # + sum(c.T * ones(2, 2), dim=1, keepdim=True)
+    r, f = forms("sum(c.T * c)", {"c": c})
+    assert f == {"c": "2 * sum(c) * ones(2, 1)"}
+    np.testing.assert_allclose(r.gradient["c"], [[6.0], [6.0]])
+    # a vector times a column, averaged: 1/4 sum(c) ones(2)
+    r, f = forms("mean(x * c)", {"x": np.array([1.0, 2.0]), "c": c})
+    assert f == {"x": "1 / 4 * sum(c) * ones(2)", "c": "1 / 4 * sum(x) * ones(2, 1)"}
+    np.testing.assert_allclose(pasted(f["x"], {"c": c}), [0.75, 0.75])
+    np.testing.assert_allclose(r.gradient["c"], [[0.75], [0.75]])
