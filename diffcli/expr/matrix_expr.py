@@ -96,7 +96,22 @@ def scale(c: Any, x: M) -> M:
     c = c * c0
     if rest is None:
         return num(c)
+    flipped = _flipped(rest) if _negative(num(c)) else None
+    if flipped is not None:  # -2 * A.T @ (y - A @ x) is 2 * A.T @ (A @ x - y)
+        c, rest = -c, flipped
     return rest if c == 1 else M("mul", (num(c), rest), rest.shape)
+
+
+def _flipped(x: M) -> M | None:
+    """``-x`` without a sign, where x is ``u - v`` (then ``v - u``), or a
+    product ending in one; else None."""
+    two = x.op == "add" and len(x.args) == 2
+    if two and _negative(x.args[1]) and not _negative(x.args[0]):
+        return M("add", (neg(x.args[1]), neg(x.args[0])), x.shape)
+    if x.op == "matmul":
+        last = _flipped(x.args[1])
+        return None if last is None else M("matmul", (x.args[0], last), x.shape)
+    return None
 
 
 def neg(x: M) -> M:

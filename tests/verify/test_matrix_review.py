@@ -321,3 +321,17 @@ def test_a_column_times_a_row_sums_to_numbers():
     assert f == {"x": "1 / 4 * sum(c) * ones(2)", "c": "1 / 4 * sum(x) * ones(2, 1)"}
     np.testing.assert_allclose(pasted(f["x"], {"c": c}), [0.75, 0.75])
     np.testing.assert_allclose(r.gradient["c"], [[0.75], [0.75]])
+
+
+def test_a_negative_coefficient_turns_a_difference_around():
+    # d/dx |y - A x|^2 = 2 A.T (A x - y); was -2 * A.T @ (y - A @ x)
+    x, y = np.array([1.0, 2.0]), np.array([1.0, 1.0])
+    r, f = forms("sum((y - A @ x) ** 2)", {"x": x}, {"A": A, "y": y})
+    assert f == {"x": "2 * A.T @ (A @ x - y)"}
+    hand = 2 * A.T @ (A @ x - y)  # [68, 96]
+    np.testing.assert_allclose(hand, [68, 96])
+    np.testing.assert_allclose(r.gradient["x"], hand)
+    np.testing.assert_allclose(pasted(f["x"], {"A": A, "x": x, "y": y}), hand)
+    r, f = forms("sum(-(x - y) ** 2)", {"x": x}, {"y": y})
+    assert f == {"x": "2 * (y - x)"}
+    np.testing.assert_allclose(r.gradient["x"], [0.0, -2.0])
