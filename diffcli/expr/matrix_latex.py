@@ -183,8 +183,9 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         template, (level,), _ = style.templates["T"]
         left = template.format(wrap(a[0], level))
         return f"{left} {wrap(a[1], POSTFIX)}", PRODUCT
-    if op == "matmul":
-        return f"{_left(a[0], style)} {wrap(a[1], POSTFIX)}", PRODUCT
+    if op == "matmul":  # associative: Xᵀ (D + Dᵀ) (X w - y)
+        right = PRODUCT if a[1].op == "matmul" else POSTFIX
+        return f"{_left(a[0], style)} {wrap(a[1], right)}", PRODUCT
     if op in style.templates:
         template, levels, own = style.templates[op]
         return template.format(*map(wrap, a, levels)), own

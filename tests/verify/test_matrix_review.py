@@ -335,3 +335,18 @@ def test_a_negative_coefficient_turns_a_difference_around():
     r, f = forms("sum(-(x - y) ** 2)", {"x": x}, {"y": y})
     assert f == {"x": "2 * (y - x)"}
     np.testing.assert_allclose(r.gradient["x"], [0.0, -2.0])
+
+
+def test_a_weighted_least_squares_chain_of_products():
+    # d/dw r.T D r, r = X w - y: X.T (D + D.T) r; the Unicode form had
+    # Xᵀ ((D + Dᵀ) (X w - y)), parenthesised as the text form is not
+    Xd = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    w, y, D = np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0]), np.diag([1.0, 2, 3])
+    text = "(X @ w - y) @ D @ (X @ w - y)"
+    r, f = forms(text, {"w": w}, {"X": Xd, "y": y, "D": D})
+    assert f == {"w": "X.T @ (D + D.T) @ (X @ w - y)"}
+    assert r.closed_form_matrix_unicode == {"w": "Xᵀ (D + Dᵀ) (X w - y)"}
+    hand = Xd.T @ (2 * D) @ (Xd @ w - y)  # r = [0, 1, 1]: [4, 16]
+    np.testing.assert_allclose(hand, [4, 16])
+    np.testing.assert_allclose(r.gradient["w"], hand)
+    np.testing.assert_allclose(pasted(f["w"], {"X": Xd, "y": y, "D": D, "w": w}), hand)
