@@ -38,7 +38,7 @@ BINARY |= {"div": "/", "divide": "/", "true_divide": "/", "pow": "**"}
 BINARY |= {"matmul": "@", "mm": "@"}
 
 
-_NODES = {"Index": "indexing", "ListExpr": "a list [...]"}
+_NODES = {"ListExpr": "a list [...]"}
 
 
 class _Clash(Exception):
@@ -113,6 +113,8 @@ class _Sizes:
             return self.call(e)
         if isinstance(e, P.Compare):
             return self.binary(e.op, e.left, e.right)
+        if isinstance(e, P.Index):
+            return self.index(self.shape(e.value), e.items)
         what = _NODES.get(type(e).__name__, type(e).__name__.lower())
         raise NoMatrixForm(f"{what} with a value-less name is not supported")
 
@@ -163,6 +165,24 @@ class _Sizes:
             s = self.shape(first)
             return s[::-1] if len(s) <= 2 else s[:-2] + s[-2:][::-1]
         raise NoMatrixForm(f"{f} with a value-less name is not supported")
+
+    def index(self, s: tuple, items: tuple) -> tuple:
+        """By integers and whole slices (``x[0]``, ``A[:, 1]``): the sizes
+        left are known; other slices and lists would need the size."""
+        if len(items) > len(s):
+            raise _Clash
+        out = []
+        for d, item in zip(s, items, strict=False):
+            whole = isinstance(item, P.Slice) and item == P.Slice(None, None, None)
+            i = None if isinstance(item, P.Slice) else P.literal(item)
+            if whole:
+                out.append(d)
+            elif isinstance(i, int) and not isinstance(i, bool):
+                if isinstance(self.find(d), int) and not -self.find(d) <= i < d:
+                    raise _Clash
+            else:
+                raise NoMatrixForm("indexing with a value-less name is not supported")
+        return (*out, *s[len(items) :])
 
     def reduced(self, s: tuple, dim: Any, keep: bool) -> tuple:
         dims = dim.items if isinstance(dim, P.ListExpr) else [dim]

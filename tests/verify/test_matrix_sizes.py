@@ -132,7 +132,7 @@ def test_scalar_names_stay_scalars_as_in_the_per_component_forms():
 
 
 def test_what_sizes_cannot_cover_says_why():
-    r = grad("sum(A[0]*w)", at={"w": [1, 2, 3]}, wrt=["w"])
+    r = grad("sum(A[1:] @ w)", at={"w": [1, 2, 3]}, wrt=["w"])  # n - 1 rows
     assert r.closed_form_matrix is None
     assert r.matrix_reason == (
         "no matrix form: indexing with a value-less name is not supported"
@@ -222,3 +222,12 @@ def test_a_bilinear_form_without_values_reads_as_the_cookbook_writes_it():
     A, x, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]), np.ones(2)
     np.testing.assert_allclose(pasted(form["x"], {"A": A, "y": y}), [3.0, 7.0])
     np.testing.assert_allclose(pasted(form["y"], {"A": A, "x": x}), [-2.0, -2.0])
+
+
+def test_indexing_a_value_less_name_by_integers_and_whole_slices():
+    # d/dw A[0] . w = A[0]; d/dw A[:, 1] . w = A[:, 1] (was: indexing with a
+    # value-less name is not supported)
+    symbolic("sum(A[0] * w)", {"w": [1, 2, 3]}, ["w"], {"w": "A[0]"}, {"A": ["n", 3]})
+    symbolic("A[:, 1] @ w", {"w": [1, 2, 3]}, ["w"], {"w": "A[:, 1]"}, {"A": [3, "n"]})
+    A = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(pasted("A[0]", {"A": A}), [0.0, 1.0, 2.0])
