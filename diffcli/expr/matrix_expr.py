@@ -258,6 +258,12 @@ def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
     c, r = split(x)
     if dim is None and r.op == "T":  # sum(A.T) is sum(A)
         r = r.args[0]
+    if dim is None and name == "sum":
+        if r.op == "softmax":  # it sums to 1
+            return num(c)
+        picked = _picked(r)
+        if picked is not None:  # sum(eye(3)[0] * u) is u[0]
+            return scale(c, picked)
     total = _constant_sum(r) if dim is None else None
     if total is not None:  # sum(eye(3)[1] - 1 / 30) is 9 / 10
         return num(c * total / (1 if name == "sum" else int(np.prod(r.shape))))
@@ -283,6 +289,16 @@ def _spread_sum(name: str, u: M, full: tuple, axes: tuple, keep: bool) -> M:
     else:
         inner = reduce(name, u, mine, keep) if mine else u
     return scale(copies, inner) if name == "sum" else inner
+
+
+def _picked(x: M) -> M | None:
+    """``u[i]`` where x is ``eye(n)[i] * u`` with u a vector of n, else None."""
+    if x.op != "mul" or x.ndim != 1:
+        return None
+    for e, u in (x.args, x.args[::-1]):
+        if e.op == "select" and isinstance(e.data[1], int) and u.shape == x.shape:
+            return M("getitem", (u,), (), (e.data[1],))
+    return None
 
 
 def _constant_sum(x: M) -> Any:

@@ -350,3 +350,22 @@ def test_a_weighted_least_squares_chain_of_products():
     np.testing.assert_allclose(hand, [4, 16])
     np.testing.assert_allclose(r.gradient["w"], hand)
     np.testing.assert_allclose(pasted(f["w"], {"X": Xd, "y": y, "D": D, "w": w}), hand)
+
+
+def test_softmax_sums_to_one_and_a_basis_vector_picks():
+    # d/dx sum(p log p), p = softmax(x): p ⊙ (log p - sum(p log p)); was
+    # softmax(x) + softmax(x) * (...) - sum(softmax(x)) * softmax(x)
+    x = np.array([1.0, 2.0, 3.0])
+    p = np.exp(x) / np.exp(x).sum()
+    r, f = forms("sum(softmax(x) * log_softmax(x))", {"x": x})
+    form = "softmax(x) * (log_softmax(x) - sum(log_softmax(x) * softmax(x)))"
+    assert f == {"x": form}
+    hand = p * (np.log(p) - np.sum(p * np.log(p)))
+    np.testing.assert_allclose(r.gradient["x"], hand, atol=1e-15)
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand, atol=1e-15)
+    # d p_0 / dx = p_0 (e_0 - p); was sum(eye(3)[0] * softmax(x)) for p_0
+    r, f = forms("softmax(x)[0]", {"x": x})
+    assert f == {"x": "softmax(x) * (eye(3)[0] - softmax(x)[0])"}
+    hand = p * (np.eye(3)[0] - p[0])
+    np.testing.assert_allclose(r.gradient["x"], hand, atol=1e-15)
+    np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand, atol=1e-15)
