@@ -346,6 +346,9 @@ def add(*terms: M) -> M:
         kept[0] = mul(kept[0], ones(shape))
     if len(kept) == 1:
         return kept[0]
+    shared = _shared_scalar(kept)
+    if shared is not None:  # det(X) * P + det(X) * Q is det(X) * (P + Q)
+        return mul(shared[0], add(*shared[1]))
     sizes = {abs(c) for c, r in map(split, kept) if r is not None}
     if len(sizes) == 1 and all(split(t)[1] for t in kept) and (c := sizes.pop()) != 1:
         # 5/2 * u - 5/2 * v is 5/2 * (u - v)
@@ -367,6 +370,19 @@ def _spread(r: M | None, shape: tuple) -> M | None:
     if r is not None and r.op == "mul" and r.args[1].op == "ones":
         return r.args[0] if r.args[1].shape == shape else r
     return r
+
+
+def _shared_scalar(terms: list[M]) -> tuple[M, list[M]] | None:
+    """The scalar factor ``s`` of every term ``c * s * P`` (not a number),
+    and the terms without it; None if they do not share one."""
+    factors, rests = set(), []
+    for t in terms:
+        c, r = split(t)
+        if r is None or r.op != "mul" or r.args[0].ndim or r.args[1].shape != r.shape:
+            return None
+        factors.add(r.args[0])
+        rests.append(scale(c, r.args[1]))
+    return (factors.pop(), rests) if len(factors) == 1 else None
 
 
 def _negative(t: M) -> bool:

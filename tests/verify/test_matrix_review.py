@@ -264,11 +264,11 @@ def test_a_slice_backwards_to_the_start():
 
 def test_a_scalar_comes_out_of_outer_and_transpose():
     # d/dX [s tr(X X) + x.(s X) x] = 2 s X.T + s x x.T; was
-    # outer(x, s * x) + 2 * s * X.T, then (s * outer(x, x)).T
+    # outer(x, s * x) + 2 * s * X.T, then (s * outer(x, x)).T + 2 * s * X.T
     s, x = 2.0, np.array([1.0, 2.0])
     r, f = forms("trace(X @ X) * s + x @ (s * X) @ x", {"s": s, "X": X}, {"x": x})
-    assert f["X"] == "s * outer(x, x) + 2 * s * X.T"
-    assert r.closed_form_matrix_unicode["X"] == "s x xᵀ + 2 s Xᵀ"
+    assert f["X"] == "s * (outer(x, x) + 2 * X.T)"  # a shared scalar out too
+    assert r.closed_form_matrix_unicode["X"] == "s (x xᵀ + 2 Xᵀ)"
     hand = 2 * s * X.T + s * np.outer(x, x)  # [[14, 8], [8, 16]]
     np.testing.assert_allclose(hand, [[14, 8], [8, 16]])
     np.testing.assert_allclose(r.gradient["X"], hand)
@@ -369,3 +369,13 @@ def test_softmax_sums_to_one_and_a_basis_vector_picks():
     hand = p * (np.eye(3)[0] - p[0])
     np.testing.assert_allclose(r.gradient["x"], hand, atol=1e-15)
     np.testing.assert_allclose(pasted(f["x"], {"x": x}), hand, atol=1e-15)
+
+
+def test_a_scalar_shared_by_every_term_is_taken_out():
+    # d det(X X) / dX = det(X X) (X.T (X X)^-T + (X X)^-T X.T); was
+    # det(X @ X) * X.T @ inv(X @ X).T + det(X @ X) * inv(X @ X).T @ X.T
+    r, f = forms("det(X @ X)", {"X": X})
+    assert f == {"X": "det(X @ X) * (X.T @ inv(X @ X).T + inv(X @ X).T @ X.T)"}
+    hand = 2 * np.linalg.det(X) ** 2 * np.linalg.inv(X).T  # 2 det(X)^2 X^-T
+    np.testing.assert_allclose(r.gradient["X"], hand)
+    np.testing.assert_allclose(pasted(f["X"], {"X": X}), hand)
