@@ -178,7 +178,8 @@ class _Sizes:
             if whole:
                 out.append(d)
             elif isinstance(i, int) and not isinstance(i, bool):
-                if isinstance(self.find(d), int) and not -self.find(d) <= i < d:
+                n = self.find(d)
+                if isinstance(n, int) and not -n <= i < n:
                     raise _Clash
             else:
                 raise NoMatrixForm("indexing with a value-less name is not supported")

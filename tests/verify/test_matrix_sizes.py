@@ -231,3 +231,10 @@ def test_indexing_a_value_less_name_by_integers_and_whole_slices():
     symbolic("A[:, 1] @ w", {"w": [1, 2, 3]}, ["w"], {"w": "A[:, 1]"}, {"A": [3, "n"]})
     A = np.arange(6.0).reshape(2, 3)
     np.testing.assert_allclose(pasted("A[0]", {"A": A}), [0.0, 1.0, 2.0])
+
+
+def test_an_integer_index_on_a_size_nobody_gave():
+    # r[:, 2] with r's rows unknown: was "the sizes of r: '<' not supported
+    # between instances of 'int' and 'str'"
+    form, sizes = {"x": "r[:, 2]"}, {"r": [2, "n"]}
+    symbolic("sum(r[:, 2] * x)", {"x": [1, 2]}, ["x"], form, sizes)
