@@ -46,9 +46,18 @@ class M:
     def __repr__(self) -> str:  # matrix_text.text prints it as the user reads it
         return f"M({self.op!r}, {self.shape}, {self.data!r}, {list(self.args)})"
 
+    def __float__(self) -> float:  # cross_entropy(u, t): t's value is not here
+        raise NoMatrixForm(f"{_said(self)} used as a number is not supported")
+
+    __int__ = __index__ = __float__
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+
+def _said(x: M) -> str:
+    return f"'{x.data}'" if x.op == "var" else "an expression"
 
 
 ELEMENTWISE = ("tanh", "exp", "sin", "cos", "sqrt", "sigmoid", "relu", "abs", "sign")

@@ -379,3 +379,14 @@ def test_a_scalar_shared_by_every_term_is_taken_out():
     hand = 2 * np.linalg.det(X) ** 2 * np.linalg.inv(X).T  # 2 det(X)^2 X^-T
     np.testing.assert_allclose(r.gradient["X"], hand)
     np.testing.assert_allclose(pasted(f["X"], {"X": X}), hand)
+
+
+def test_a_class_target_given_by_name_says_why_in_diffcli_words():
+    # was "float() argument must be a string or a real number, not 'M'"
+    Am = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    r, f = forms("cross_entropy(A @ x, t)", {"x": [1, 2]}, {"A": Am, "t": 1})
+    assert f is None
+    assert r.matrix_reason == "no matrix form: 't' used as a number is not supported"
+    assert r.check.status == "ok"  # finite differences still witness
+    p = np.exp(Am @ [1, 2]) / np.exp(Am @ [1, 2]).sum()
+    np.testing.assert_allclose(r.gradient["x"], Am.T @ (p - [0, 1, 0]))
