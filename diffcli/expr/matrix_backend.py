@@ -19,6 +19,7 @@ from diffcli.expr import matrix_expr as X
 from diffcli.expr import matrix_select as S
 from diffcli.expr import parser as P
 from diffcli.expr.matrix_expr import M, NoMatrixForm
+from diffcli.expr.matrix_text import text
 from diffcli.expr.walk import evaluate
 
 
@@ -83,7 +84,7 @@ class MatrixBackend:
             return _where(*args)
         if name == "stack" and all(isinstance(a, float | int) for a in args):
             return _Literal(np.array(args, dtype=np.float64))
-        if name in X.COMPARISONS:
+        if name in S.COMPARISONS:
             return S.compare(name, _lift(args[0]), _lift(args[1]))
         rule = _FORWARD.get(name)
         if rule is None:
@@ -232,7 +233,7 @@ def gradient(f: M, wrt: list[str], seed: M | None = None) -> dict[str, M | None]
 
 
 def _order(t: M) -> tuple:
-    s = X.text(t)
+    s = text(t)
     return (t.op == "num", s.count(".T"), len(s), s)  # numbers last: x - 1
 
 
@@ -259,8 +260,8 @@ def _unbroadcast(g: M, shape: tuple, full: tuple) -> M:
     summed over the axes it was stretched along (a bias added to every row:
     summed over the rows); ``g`` may itself be uniform (a broadcast)."""
     shape, full = tuple(shape), tuple(full)
-    if shape == full:
-        return g
+    if shape == full:  # where(y > 0, 1, 0) for a matrix: a row made whole
+        return g if g.ndim == 0 else _full(g, full)
     if not g.shape:  # uniform: the sum over the copies is a count
         return X.scale(int(np.prod(full)) // int(np.prod(shape)), g)
     g = _full(g, full)
@@ -317,8 +318,8 @@ def _adjoints(node: M, g: M) -> list[tuple[M, M]]:
     if op == "outer":
         g = _full(g, node.shape)
         return [(a[0], X.matmul(g, a[1])), (a[1], X.matmul(X.T(g), a[0]))]
-    if op == "T":
-        return [(a[0], X.T(g))]
+    if op == "T":  # a row broadcast over the result is a column of the argument
+        return [(a[0], X.T(_full(g, node.shape)))]
     if op in ("sum", "mean"):
         return [(a[0], _unreduce(node, g))]
     if op == "trace":
@@ -363,8 +364,9 @@ def _elementwise(op: str, u: M, y: M, g: M) -> M:
         return X.div(g, X.scale(2, y))
     if op == "sigmoid":
         return X.mul(g, X.mul(y, X.add(one, X.neg(y))))
-    if op == "relu":
-        return M("relu_grad", (u, g), u.shape)  # where() broadcasts g
+    if op == "relu":  # where() broadcasts g; its coefficient stays outside
+        c, rest = X.split(g)
+        return X.scale(c, M("relu_grad", (u, rest or X.num(1)), u.shape))
     if op == "abs":  # sign(0) is 0: PyTorch's choice at the kink
         return X.mul(g, X.call("sign", u))
     if op == "logsumexp":

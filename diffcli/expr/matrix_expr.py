@@ -43,12 +43,21 @@ class M:
     def __hash__(self) -> int:
         return hash(self.key)
 
-    def __repr__(self) -> str:
-        return text(self)
+    def __repr__(self) -> str:  # matrix_text.text prints it as the user reads it
+        return f"M({self.op!r}, {self.shape}, {self.data!r}, {list(self.args)})"
+
+    def __float__(self) -> float:  # cross_entropy(u, t): t's value is not here
+        raise NoMatrixForm(f"{_said(self)} used as a number is not supported")
+
+    __int__ = __index__ = __float__
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+
+def _said(x: M) -> str:
+    return f"'{x.data}'" if x.op == "var" else "an expression"
 
 
 ELEMENTWISE = ("tanh", "exp", "sin", "cos", "sqrt", "sigmoid", "relu", "abs", "sign")
@@ -58,6 +67,10 @@ def num(v: Any) -> M:
     if isinstance(v, Fraction | int):
         return M("num", data=Fraction(v))
     v = float(v)
+    if np.isfinite(v):  # 0.1 / 3 is 1 / 30, not 3333333333333333 / 10**17
+        near = Fraction(v).limit_denominator(10**6)
+        if float(near) == v:
+            return M("num", data=near)
     exact = Fraction(repr(v)) if np.isfinite(v) else None
     return M("num", data=exact if exact is not None and len(repr(v)) < 20 else v)
 
@@ -72,11 +85,6 @@ def ones(shape: tuple) -> M:
 
 def eye(n: int) -> M:
     return M("eye", (), (n, n))
-
-
-def zeros_text(shape: tuple) -> str:
-    """The gradient of what does not depend on a variable."""
-    return f"zeros({_dims(shape)})" if shape else "0"
 
 
 def is_num(x: M, v: Any = None) -> bool:
@@ -97,7 +105,22 @@ def scale(c: Any, x: M) -> M:
     c = c * c0
     if rest is None:
         return num(c)
+    flipped = _flipped(rest) if _negative(num(c)) else None
+    if flipped is not None:  # -2 * A.T @ (y - A @ x) is 2 * A.T @ (A @ x - y)
+        c, rest = -c, flipped
     return rest if c == 1 else M("mul", (num(c), rest), rest.shape)
+
+
+def _flipped(x: M) -> M | None:
+    """``-x`` without a sign, where x is ``u - v`` (then ``v - u``), or a
+    product ending in one; else None."""
+    two = x.op == "add" and len(x.args) == 2
+    if two and _negative(x.args[1]) and not _negative(x.args[0]):
+        return M("add", (neg(x.args[1]), neg(x.args[0])), x.shape)
+    if x.op == "matmul":
+        last = _flipped(x.args[1])
+        return None if last is None else M("matmul", (x.args[0], last), x.shape)
+    return None
 
 
 def neg(x: M) -> M:
@@ -115,6 +138,8 @@ def mul(a: M, b: M) -> M:
         rest = rb if ra is None else ra
         return num(ca * cb) if rest is None else scale(ca * cb, rest)
     shape = _broadcast(ra, rb)
+    if rb.ndim == 0 < ra.ndim:  # s * A, not A * s: like terms meet
+        ra, rb = rb, ra
     for p, q in ((ra, rb), (rb, ra)):
         if p.op == "ones" and q.shape == shape:  # q * ones is q
             return scale(ca * cb, q)
@@ -132,8 +157,15 @@ def div(a: M, b: M) -> M:
     ca, ra = split(a)
     if ra is None and is_num(b):
         return num(ca / b.data)
+    cb, rb = split(b)
+    if rb is not None and isinstance(cb, Fraction) and cb not in (0, 1):
+        return scale(1 / cb, div(a, rb))  # 2 * u / (2 * v) is u / v
     if ra == b and ra.shape == _broadcast(ra, b):  # u / u is 1
         return scale(ca, ones(ra.shape))
+    if ra is not None and ra.op == "mul" and b in ra.args:  # u * v / u is v
+        other = ra.args[1] if ra.args[0] == b else ra.args[0]
+        if other.shape == _broadcast(ra, b):
+            return scale(ca, other)
     top = num(1) if ra is None else ra
     return scale(ca, M("div", (top, b), _broadcast(top, b)))
 
@@ -158,10 +190,17 @@ def T(x: M) -> M:
         return scale(c, T(r))
     if r.op == "T":
         return r.args[0]
-    if r.op == "add":
+    if r.op == "inv" and T(r.args[0]) == r.args[0]:  # inv(X @ X.T) is symmetric
+        return r
+    if r.op == "add" and all(t.ndim != 1 for t in r.args):
+        # not over a vector added to every row: transposed it is a column
         return add(*(T(t) for t in r.args))
     if r.op == "outer":
         return M("outer", r.args[::-1], r.shape[::-1])
+    if r.op == "mul" and r.args[0].ndim == 0 and r.args[1].shape == r.shape:
+        return mul(r.args[0], T(r.args[1]))  # (s * A).T is s * A.T
+    if r.op == "mul" and r.args[0].ndim == 1 and r.args[1].op == "ones":
+        return outer(r.args[0], ones(r.shape[:1]))  # rows of v, transposed
     if r.op == "matmul" and r.args[0].ndim == 2 and r.args[1].ndim == 2:
         return matmul(T(r.args[1]), T(r.args[0]))
     return M("T", (r,), r.shape[::-1])
@@ -181,18 +220,33 @@ def matmul(a: M, b: M) -> M:
     cb, rb = split(b)
     if ra is None or rb is None:  # a 1-element matrix held as a number
         raise NoMatrixForm("@ with a number is not supported")
-    if ra.op == "eye":
+    if _identity(ra):
         return scale(ca * cb, rb)
-    if rb.op == "eye":
+    if _identity(rb):
         return scale(ca * cb, ra)
+    for p, q in ((ra, rb), (rb, ra)):  # A @ (s * B) is s * A @ B, s a scalar
+        if p.op == "mul" and p.args[0].ndim == 0 and p.args[1].shape == p.shape:
+            rest = matmul(*((p.args[1], q) if p is ra else (q, p.args[1])))
+            return scale(ca * cb, mul(p.args[0], rest))
     if ra.ndim == 1 and rb.ndim == 2:  # x @ A is A.T @ x
         return scale(ca * cb, matmul(T(rb), ra))
     return scale(ca * cb, M("matmul", (ra, rb), shape))
 
 
+def _identity(x: M) -> bool:
+    """eye(n), or ones(1, 1): ``x @ ones(1, 1)`` is ``x``."""
+    return x.op == "eye" or (x.op == "ones" and x.shape == (1, 1))
+
+
 def outer(a: M, b: M) -> M:
     ca, ra = split(a)
     cb, rb = split(b)
+    if ra.op == rb.op == "ones":  # outer(ones(3), ones(1)) is ones(3, 1)
+        return scale(ca * cb, ones(ra.shape + rb.shape))
+    for p in (ra, rb):  # outer(x, s * y) is s * outer(x, y), s a scalar
+        if p.op == "mul" and p.args[0].ndim == 0 and p.args[1].shape == p.shape:
+            rest = outer(*((p.args[1], rb) if p is ra else (ra, p.args[1])))
+            return scale(ca * cb, mul(p.args[0], rest))
     return scale(ca * cb, M("outer", (ra, rb), ra.shape + rb.shape))
 
 
@@ -202,16 +256,73 @@ def call(name: str, x: M, shape: tuple | None = None, data: Any = None) -> M:
 
 
 def reduce(name: str, x: M, dim: Any = None, keepdim: bool = False) -> M:
-    """sum or mean over ``dim`` (None: all), shape as numpy's."""
+    """sum or mean over ``dim`` (None: all), shape as numpy's (a scalar's,
+    over any dim, is itself: PyTorch's dim=0 of a 0-d value)."""
+    if not x.ndim:
+        return x
     axes = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if axes and not keepdim and x.ndim and len({a % x.ndim for a in axes}) == x.ndim:
+        dim = axes = None  # sum(A, dim=[0, 1]) is sum(A)
     shape = np.sum(np.empty(x.shape, dtype=bool), axis=axes, keepdims=keepdim).shape
     c, r = split(x)
-    if r is None:
-        raise NoMatrixForm(f"{name} of a number is not supported")
-    if r.op == "select" and isinstance(r.data[1], int) and dim is None:
-        return num(c if name == "sum" else c / r.shape[0])  # a basis vector's
+    if dim is None and r.op == "T":  # sum(A.T) is sum(A)
+        r = r.args[0]
+    if dim is None and name == "sum":
+        if r.op == "softmax":  # it sums to 1
+            return num(c)
+        picked = _picked(r)
+        if picked is not None:  # sum(eye(3)[0] * u) is u[0]
+            return scale(c, picked)
+    total = _constant_sum(r) if dim is None else None
+    if total is not None:  # sum(eye(3)[1] - 1 / 30) is 9 / 10
+        return num(c * total / (1 if name == "sum" else int(np.prod(r.shape))))
+    if r.op == "mul" and r.args[1].op == "ones" and r.args[0].shape != r.shape:
+        every = tuple(range(r.ndim)) if axes is None else axes
+        spread = _spread_sum(name, r.args[0], r.shape, every, keepdim)
+        return scale(c, mul(spread, ones(shape)))  # sum(c * ones(2, 3), dim=0)
     data = None if dim is None and not keepdim else (axes, keepdim)
     return scale(c, M(name, (r,), shape, data))
+
+
+def _spread_sum(name: str, u: M, full: tuple, axes: tuple, keep: bool) -> M:
+    """sum or mean of ``u`` broadcast to ``full`` over ``axes``: over u's own
+    axes, times the copies along the others (a mean: not), then spread again
+    by the caller: sum(c * ones(2, 3), dim=0) is sum(c) * ones(3)."""
+    lead = len(full) - u.ndim
+    axes = tuple(a % len(full) for a in axes)
+    mine = tuple(a - lead for a in axes if a >= lead)
+    copies = int(np.prod([full[a] for a in axes if a < lead or u.shape[a - lead] == 1]))
+    if all(n == 1 for i, n in enumerate(u.shape) if i not in mine):
+        # all of u (what is left has one element): a number, spread again
+        inner = reduce(name, u)
+    else:
+        inner = reduce(name, u, mine, keep) if mine else u
+    return scale(copies, inner) if name == "sum" else inner
+
+
+def _picked(x: M) -> M | None:
+    """``u[i]`` where x is ``eye(n)[i] * u`` with u a vector of n, else None."""
+    if x.op != "mul" or x.ndim != 1:
+        return None
+    for e, u in (x.args, x.args[::-1]):
+        if e.op == "select" and isinstance(e.data[1], int) and u.shape == x.shape:
+            return M("getitem", (u,), (), (e.data[1],))
+    return None
+
+
+def _constant_sum(x: M) -> Any:
+    """The sum of the elements of ``x`` if it is made of numbers and basis
+    vectors (each sums to 1), else None."""
+    total = 0
+    for t in x.args if x.op == "add" else (x,):
+        c, r = split(t)
+        if r is None:
+            total += c * int(np.prod(x.shape))  # broadcast over x
+        elif r.op == "select" and isinstance(r.data[1], int):
+            total += c * (int(np.prod(x.shape)) // r.shape[0])  # each copy: 1
+        else:
+            return None
+    return total
 
 
 def add(*terms: M) -> M:
@@ -227,22 +338,60 @@ def add(*terms: M) -> M:
     coefs: dict[Any, list] = {}
     for t in flat:
         c, r = split(t)
-        key = None if r is None else r.key
+        key = _like(_spread(r, shape))
         if key in coefs:
             coefs[key][0] += c
+            if r is not None and r.shape == shape != coefs[key][1].shape:
+                # u + u * ones is 2 * u * ones
+                coefs[key][1] = r
         else:
             coefs[key] = [c, r]
     kept = [num(c) if r is None else scale(c, r) for c, r in coefs.values() if c != 0]
     kept = sorted(_factored(kept), key=_negative)  # u - y, not -y + u
     if not kept:
         return scale(0, flat[0])
-    if len(kept) == 1 and kept[0].shape == shape:
+    if np.broadcast_shapes(*(t.shape for t in kept)) != shape:
+        # what gave the shape cancelled ((R - R) * R + x, x of 3 and R 1 x 3)
+        kept[0] = mul(kept[0], ones(shape))
+    if len(kept) == 1:
         return kept[0]
+    shared = _shared_scalar(kept)
+    if shared is not None:  # det(X) * P + det(X) * Q is det(X) * (P + Q)
+        return mul(shared[0], add(*shared[1]))
     sizes = {abs(c) for c, r in map(split, kept) if r is not None}
     if len(sizes) == 1 and all(split(t)[1] for t in kept) and (c := sizes.pop()) != 1:
         # 5/2 * u - 5/2 * v is 5/2 * (u - v)
         return scale(c, M("add", tuple(scale(1 / c, t) for t in kept), shape))
     return M("add", tuple(kept), shape)
+
+
+def _like(r: M | None) -> Any:
+    """What makes terms like: ``w * lam`` is ``lam * w`` (elementwise)."""
+    if r is None:
+        return None
+    if r.op == "mul" and r.args[0].shape == r.args[1].shape:
+        return ("mul", r.shape, frozenset((r.args[0].key, r.args[1].key)))
+    return r.key
+
+
+def _spread(r: M | None, shape: tuple) -> M | None:
+    """``u * ones(shape)`` is ``u`` in a sum of that shape."""
+    if r is not None and r.op == "mul" and r.args[1].op == "ones":
+        return r.args[0] if r.args[1].shape == shape else r
+    return r
+
+
+def _shared_scalar(terms: list[M]) -> tuple[M, list[M]] | None:
+    """The scalar factor ``s`` of every term ``c * s * P`` (not a number),
+    and the terms without it; None if they do not share one."""
+    factors, rests = set(), []
+    for t in terms:
+        c, r = split(t)
+        if r is None or r.op != "mul" or r.args[0].ndim or r.args[1].shape != r.shape:
+            return None
+        factors.add(r.args[0])
+        rests.append(scale(c, r.args[1]))
+    return (factors.pop(), rests) if len(factors) == 1 else None
 
 
 def _negative(t: M) -> bool:
@@ -267,6 +416,8 @@ def _factored(terms: list[M]) -> list[M]:
         for group in groups.values():
             if len(group) < 2:
                 continue
+            if side == 0 and len({r.args[1].ndim for _, r in group}) > 1:
+                continue  # A @ x + A @ X: x is a row of X's shape, A @ x is not
             shared = group[0][1].args[side]
             other = add(*(scale(c, r.args[1 - side]) for c, r in group))
             if other.op == "add" and len(other.args) > len(group):
@@ -280,114 +431,3 @@ def _factored(terms: list[M]) -> list[M]:
             rest.insert(min(at, len(rest)), joined)
             return _factored(rest)
     return terms
-
-
-# --- printing ----------------------------------------------------------------
-ATOM, POSTFIX, POW, UNARY, PRODUCT, SUM = 6, 5, 4, 3, 2, 1
-
-
-def text(x: M) -> str:
-    """diffcli's syntax for ``x``: ``(A + A.T) @ x``, ``det(X) * inv(X).T``."""
-    return _show(x)[0]
-
-
-def _number(v: Any) -> tuple[str, int]:
-    if isinstance(v, Fraction):
-        if v.denominator == 1:
-            return str(v.numerator), ATOM if v >= 0 else UNARY
-        return f"{v.numerator} / {v.denominator}", PRODUCT
-    return repr(v), ATOM if v >= 0 else UNARY
-
-
-def _wrap(x: M, level: int) -> str:
-    s, own = _show(x)
-    return s if own >= level else f"({s})"
-
-
-def _dims(shape: tuple) -> str:
-    return ", ".join(map(str, shape))
-
-
-def _show(x: M) -> tuple[str, int]:
-    op, a = x.op, x.args
-    if op == "num":
-        return _number(x.data)
-    if op == "var":
-        return x.data, ATOM
-    if op in ("ones", "eye"):
-        return f"{op}({_dims(x.shape if op == 'ones' else x.shape[:1])})", ATOM
-    if op == "add":
-        parts = [_show(a[0])[0]]
-        for t in a[1:]:
-            c = split(t)[0]
-            negative = c < 0 if isinstance(c, Fraction | int | float) else False
-            shown = scale(-1, t) if negative else t
-            parts.append(("- " if negative else "+ ") + _wrap(shown, PRODUCT))
-        return " ".join(parts), SUM
-    if op == "mul" and is_num(a[0]):
-        c = a[0].data
-        if c == -1:
-            return "-" + _wrap(a[1], PRODUCT), UNARY
-        return f"{_number(c)[0]} * {_wrap(a[1], PRODUCT)}", PRODUCT
-    if op in ("mul", "div", "matmul"):
-        sign = {"mul": "*", "div": "/", "matmul": "@"}[op]
-        # a scalar times a product: (s * P) @ Q is s * (P @ Q)
-        right = PRODUCT if op == "mul" and not a[0].shape else UNARY
-        if op == "matmul" and a[1].op == "matmul":  # associative: A @ B @ x
-            right = PRODUCT
-        # (P * Q) @ R: the parentheses Python does not need, a reader does
-        left = UNARY if op == "matmul" and a[0].op in ("mul", "div") else PRODUCT
-        return f"{_wrap(a[0], left)} {sign} {_wrap(a[1], right)}", PRODUCT
-    if op == "pow":
-        return f"{_wrap(a[0], POSTFIX)}**{_wrap(a[1], POSTFIX)}", POW
-    if op == "T":
-        return f"{_wrap(a[0], POSTFIX)}.T", POSTFIX
-    if op == "relu_grad":
-        return f"where({_show(a[0])[0]} > 0, {_show(a[1])[0]}, 0)", ATOM
-    picked = show_picking(x, lambda t, level: _wrap(t, level))
-    if picked:
-        return picked
-    inner = ", ".join(_show(t)[0] for t in a)
-    if op in ("sum", "mean") and x.data is not None:
-        axes, keep = x.data
-        inner += f", dim={axes[0] if len(axes) == 1 else list(axes)}"
-        inner += ", keepdim=True" if keep else ""
-    return f"{op}({inner})", ATOM
-
-
-COMPARE = 0  # below a sum: u + 1 > 0
-
-
-COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
-
-
-def item_text(item: Any) -> str:
-    """``1``, ``0:2``, ``::2``, ``[0, 2]`` or ``:``."""
-    if item is None:
-        return ":"
-    if isinstance(item, int):
-        return str(item)
-    if item[0] == "list":
-        return "[" + ", ".join(map(str, item[1])) + "]"
-    _, start, stop, step = item
-    text = f"{start}:{stop}"
-    return text + (f":{step}" if step != 1 else "")
-
-
-def show_picking(x: M, wrap: Any) -> tuple[str, int] | None:
-    """Indexing, selection matrices and comparisons (matrix_select.py), in
-    diffcli's syntax (the LaTeX and Unicode forms write them the same way)."""
-    if x.op == "getitem":
-        items = list(x.data)
-        while items and items[-1] is None:
-            items.pop()
-        return f"{wrap(x.args[0], POSTFIX)}[{', '.join(map(item_text, items))}]", (
-            POSTFIX
-        )
-    if x.op == "select":
-        n, item = x.data
-        return f"eye({n})[{item_text(item)}]", ATOM
-    if x.op in COMPARISONS:
-        a, b = x.args
-        return f"{wrap(a, SUM)} {COMPARISONS[x.op]} {wrap(b, SUM)}", COMPARE
-    return None

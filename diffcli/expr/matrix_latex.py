@@ -1,5 +1,5 @@
 """Matrix expressions as a mathematician writes them, for reading (not for
-pasting back, which ``matrix_expr.text`` is for): LaTeX (``--latex``:
+pasting back, which ``matrix_text.text`` is for): LaTeX (``--latex``:
 ``(A + A^{\\top}) x``, ``\\det(X) X^{-\\top}``) and Unicode (``(A + Aᵀ) x``,
 ``det(X) X⁻ᵀ``).  Products are juxtaposed, elementwise ones ``⊙``."""
 
@@ -9,17 +9,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from diffcli.expr.matrix_expr import (
-    ATOM,
-    POSTFIX,
-    PRODUCT,
-    SUM,
-    UNARY,
-    M,
-    scale,
-    show_picking,
-    split,
-)
+from diffcli.expr.matrix_expr import M, scale, split
+from diffcli.expr.matrix_text import ATOM, POSTFIX, PRODUCT, SUM, UNARY, show_picking
 
 
 @dataclass(frozen=True)
@@ -45,7 +36,6 @@ LATEX = Style(
     paren=r"\left({}\right)",
     frac=r"\frac{{{}}}{{{}}}",
     templates={
-        "matmul": ("{0} {1}", (PRODUCT, POSTFIX), PRODUCT),
         "div": (r"\frac{{{0}}}{{{1}}}", (SUM, SUM), ATOM),
         "pow": ("{0}^{{{1}}}", (ATOM, SUM), POSTFIX),
         "T": (r"{0}^{{\top}}", (ATOM,), POSTFIX),
@@ -78,7 +68,6 @@ UNICODE = Style(
     paren="({})",
     frac="{}/{}",
     templates={
-        "matmul": ("{0} {1}", (PRODUCT, POSTFIX), PRODUCT),
         "div": ("{0} / {1}", (PRODUCT, POSTFIX), PRODUCT),
         "pow": ("{0}^{1}", (ATOM, ATOM), POSTFIX),
         "T": ("{0}ᵀ", (ATOM,), POSTFIX),
@@ -115,6 +104,12 @@ def unicode(x: M) -> str:
 
 def _name(name: str, style: Style) -> str:
     m = re.fullmatch(r"([A-Za-z]+)_?(\d+)", name)
+    if not m and style is LATEX:  # W_out: W_{out}; any other _ escaped
+        sub = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)_(\w*[A-Za-z0-9])", name)
+        if sub:
+            rest = sub.group(2).replace("_", r"\_")
+            return f"{sub.group(1)}_{{{rest}}}"
+        return name.replace("_", r"\_")
     if not m:
         return name
     digits = m.group(2)
@@ -136,6 +131,15 @@ def _wrap(x: M, level: int, style: Style) -> str:
     return s if own >= level else style.paren.format(s)
 
 
+def _left(x: M, style: Style, level: float = PRODUCT) -> str:
+    """The left factor of a product: ``a / b c`` would read as ``a / (b c)``
+    (and ``a / b ⊙ c`` as ``a / (b ⊙ c)``), so a Unicode quotient there is
+    parenthesised."""
+    if style is UNICODE and x.op == "div":
+        return style.paren.format(_show(x, style)[0])
+    return _wrap(x, level, style)
+
+
 def _show(x: M, style: Style) -> tuple[str, int]:
     op, a = x.op, x.args
     wrap = lambda t, level: _wrap(t, level, style)
@@ -155,7 +159,7 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         for t in a[1:]:
             negative = split(t)[0] < 0
             shown = scale(-1, t) if negative else t
-            parts.append(("- " if negative else "+ ") + wrap(shown, PRODUCT))
+            parts.append(("- " if negative else "+ ") + wrap(shown, HADAMARD))
         return " ".join(parts), SUM
     if op == "mul" and a[0].op == "num":
         c = a[0].data
@@ -163,15 +167,25 @@ def _show(x: M, style: Style) -> tuple[str, int]:
             return "-" + wrap(a[1], PRODUCT), UNARY
         return f"{_number(c, style)[0]} {wrap(a[1], PRODUCT)}", PRODUCT
     if op == "mul" and (not a[0].shape or not a[1].shape):
-        return f"{wrap(a[0], PRODUCT)} {wrap(a[1], POSTFIX)}", PRODUCT
+        # a scalar before a product: det(X) Aᵀ X⁻ᵀ
+        right = PRODUCT if not a[0].shape else POSTFIX
+        return f"{_left(a[0], style)} {wrap(a[1], right)}", PRODUCT
     if op == "mul":  # looser than juxtaposition: (P ⊙ Q) R
-        return f"{wrap(a[0], HADAMARD)} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
+        left = _left(a[0], style, HADAMARD)
+        return f"{left} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
     if op == "pow" and style is UNICODE and a[1].op == "num":
         power = _number(a[1].data, style)[0].translate(SUPERSCRIPT)
         if "/" not in power and "." not in power:
             return wrap(a[0], ATOM) + power, POSTFIX
     if op == "T" and a[0].op == "inv":
         x, op, a = a[0], "T-inv", a[0].args
+    if op == "matmul" and a[0].ndim == 1:  # an inner product: xᵀ y
+        template, (level,), _ = style.templates["T"]
+        left = template.format(wrap(a[0], level))
+        return f"{left} {wrap(a[1], POSTFIX)}", PRODUCT
+    if op == "matmul":  # associative: Xᵀ (D + Dᵀ) (X w - y)
+        right = PRODUCT if a[1].op == "matmul" else POSTFIX
+        return f"{_left(a[0], style)} {wrap(a[1], right)}", PRODUCT
     if op in style.templates:
         template, levels, own = style.templates[op]
         return template.format(*map(wrap, a, levels)), own
@@ -179,6 +193,8 @@ def _show(x: M, style: Style) -> tuple[str, int]:
         mask = style.mask.format(_show(a[0], style)[0])
         if a[1].op == "num" and a[1].data == 1:
             return mask, ATOM
+        if a[1].shape:  # elementwise: [u > 0] ⊙ v, not a product
+            return f"{mask} {style.odot} {wrap(a[1], PRODUCT)}", HADAMARD
         return f"{mask} {wrap(a[1], POSTFIX)}", PRODUCT
     picked = show_picking(x, wrap)
     if picked:

@@ -15,21 +15,37 @@ from typing import Any
 import numpy as np
 
 from diffcli.expr import matrix_expr as X
-from diffcli.expr.matrix_expr import COMPARISONS, M, NoMatrixForm
+from diffcli.expr.matrix_expr import M, NoMatrixForm
+
+COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
 
 
 # --- index items: int, ("slice", start, stop, step), ("list", ints), None (all) --
 def _item(raw: Any, n: int) -> Any:
     if isinstance(raw, slice):
         start, stop, step = raw.indices(n)
-        return (
-            None if (start, stop, step) == (0, n, 1) else ("slice", start, stop, step)
-        )
+        if (start, stop, step) == (0, n, 1):
+            return None
+        # backwards to the start: x[2::-1], as x[2:-1:-1] would be empty
+        return ("slice", start, None if stop < 0 else stop, step)
     if isinstance(raw, list):
         return ("list", tuple(int(i) % n for i in raw))
     if isinstance(raw, int | np.integer):
         return int(raw) % n
     raise NoMatrixForm(f"the index {raw!r} is not supported")
+
+
+def item_text(item: Any) -> str:
+    """``1``, ``0:2``, ``::2``, ``[0, 2]`` or ``:``."""
+    if item is None:
+        return ":"
+    if isinstance(item, int):
+        return str(item)
+    if item[0] == "list":
+        return "[" + ", ".join(map(str, item[1])) + "]"
+    _, start, stop, step = item
+    text = f"{start}:{'' if stop is None else stop}"
+    return text + (f":{step}" if step != 1 else "")
 
 
 def numpy_item(item: Any) -> Any:
@@ -72,6 +88,9 @@ def compare(op: str, a: M, b: M) -> M:
 def where(cond: M, a: M, b: M) -> M:
     if X.is_num(a, 0) and X.is_num(b, 0):
         return X.num(0)
+    c, rest = X.split(a)
+    if X.is_num(b, 0) and rest is not None and c != 1:  # 2 * where(m, u, 0)
+        return X.scale(c, where(cond, rest, b))
     shape = tuple(np.broadcast_shapes(cond.shape, a.shape, b.shape))
     return M("where", (cond, a, b), shape)
 

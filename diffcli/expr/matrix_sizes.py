@@ -5,7 +5,9 @@ n x 3, n a size nobody gave.  Each value-less name is tried as a scalar (as
 the per-component forms take it), then as a vector and as a matrix; the sizes
 follow from the shapes given by unification.  Among the ranks that fit, a
 name multiplied with ``@`` or given to det/inv/trace/logdet is a matrix, and
-one added to an array has its shape (no broadcasting), as a reader expects.
+one added to an array has its shape (no broadcasting), as a reader expects;
+where that still leaves a choice, capitals are matrices and lower-case names
+vectors or scalars (``x @ A @ y``), as in the Matrix Cookbook.
 
 Sizes nobody gave become stand-in integers (primes no value and no number of
 the expression uses), so the matrix backend runs unchanged; ``name_sizes``
@@ -36,7 +38,7 @@ BINARY |= {"div": "/", "divide": "/", "true_divide": "/", "pow": "**"}
 BINARY |= {"matmul": "@", "mm": "@"}
 
 
-_NODES = {"Index": "indexing", "ListExpr": "a list [...]", "Compare": "a comparison"}
+_NODES = {"ListExpr": "a list [...]"}
 
 
 class _Clash(Exception):
@@ -109,6 +111,10 @@ class _Sizes:
             return self.binary(e.op, e.left, e.right)
         if isinstance(e, P.Call):
             return self.call(e)
+        if isinstance(e, P.Compare):
+            return self.binary(e.op, e.left, e.right)
+        if isinstance(e, P.Index):
+            return self.index(self.shape(e.value), e.items)
         what = _NODES.get(type(e).__name__, type(e).__name__.lower())
         raise NoMatrixForm(f"{what} with a value-less name is not supported")
 
@@ -129,6 +135,15 @@ class _Sizes:
             if len(a) != 1 or len(b) != 1:
                 raise _Clash
             self.unify(a[0], b[0])
+            return ()
+        if f in ("maximum", "minimum", "where") and not e.kwargs:
+            shape = self.shape(e.args[0])
+            for arg in e.args[1:]:
+                shape = self.broadcast(shape, self.shape(arg), (e.args[0], arg))
+            return shape
+        if f == "cross_entropy" and len(e.args) == 2 and not e.kwargs:
+            if len(self.shape(first)) != 1:  # one input vector, a class index
+                raise _Clash
             return ()
         if f in ELEMENTWISE and len(e.args) == 1 and not e.kwargs:
             return self.shape(first)
@@ -151,12 +166,43 @@ class _Sizes:
             return s[::-1] if len(s) <= 2 else s[:-2] + s[-2:][::-1]
         raise NoMatrixForm(f"{f} with a value-less name is not supported")
 
+    def index(self, s: tuple, items: tuple) -> tuple:
+        """By integers and whole slices (``x[0]``, ``A[:, 1]``): the sizes
+        left are known; other slices and lists would need the size."""
+        if len(items) > len(s):
+            raise _Clash
+        out = []
+        for d, item in zip(s, items, strict=False):
+            whole = isinstance(item, P.Slice) and item == P.Slice(None, None, None)
+            i = None if isinstance(item, P.Slice) else P.literal(item)
+            if whole:
+                out.append(d)
+            elif isinstance(i, int) and not isinstance(i, bool):
+                n = self.find(d)
+                if isinstance(n, int) and not -n <= i < n:
+                    raise _Clash
+            else:
+                raise NoMatrixForm("indexing with a value-less name is not supported")
+        return (*out, *s[len(items) :])
+
     def reduced(self, s: tuple, dim: Any, keep: bool) -> tuple:
         dims = dim.items if isinstance(dim, P.ListExpr) else [dim]
-        axes = {int(P.literal(d)) % max(1, len(s)) for d in dims}
+        given = [int(P.literal(d)) for d in dims]
+        if any(not -max(1, len(s)) <= d < max(1, len(s)) for d in given):
+            raise _Clash  # dim=1 of a vector: it is a matrix
+        axes = {d % max(1, len(s)) for d in given}
         return tuple(
             1 if i in axes else d for i, d in enumerate(s) if keep or i not in axes
         )
+
+
+def _against_case(ranks: Mapping[str, int]) -> int:
+    """The Matrix Cookbook's convention, where the shapes leave a choice:
+    A, X are matrices and x, y vectors (x @ A @ y is a bilinear form)."""
+    return sum(
+        (n[0].isupper() and r != 2) or (n[0].islower() and r == 2)
+        for n, r in ranks.items()
+    )
 
 
 def _flag(node: Any) -> bool:
@@ -186,8 +232,9 @@ def infer(
             raise NoMatrixForm(f"the sizes of {', '.join(free)}: {err}") from None
         if not any(ranks):  # every one a scalar: as the per-component forms
             return {n: () for n in free}
-        if best is None or sizes.penalty < best[0]:
-            best = (sizes.penalty, sizes)
+        penalty = sizes.penalty + _against_case(dict(zip(free, ranks, strict=True)))
+        if best is None or penalty < best[0]:
+            best = (penalty, sizes)
     if best is None:
         raise NoMatrixForm(reason)
     sizes = best[1]

@@ -39,8 +39,10 @@ def _has_arrays(result: Any) -> bool:
 
 
 def matrix_view(result: Any, latex: bool = False) -> list[RenderableType]:
-    """A "closed form (matrix)" line per variable, or the reason for none."""
-    if not _has_arrays(result) or (
+    """A "closed form (matrix)" line per variable, or the reason for none;
+    over scalars only where no per-component form stands for it."""
+    shown_anyway = result.closed_form is None and result.closed_form_matrix
+    if not (_has_arrays(result) or shown_anyway) or (
         result.closed_form_matrix is None and not result.matrix_reason
     ):
         return []

@@ -95,14 +95,14 @@ def _derive(problem: Problem, seed: Any, order: int) -> MatrixForm:
 def _written(problem: Problem, shapes: dict[str, tuple], seed: Any) -> tuple:
     """The gradient as matrix expressions, and as text, LaTeX and Unicode."""
     from diffcli.expr import matrix_backend as MB
-    from diffcli.expr import matrix_expr as X
     from diffcli.expr import matrix_latex as L
+    from diffcli.expr import matrix_text as XT
 
     f = MB.matrix_of(problem.tree, shapes, problem.text)
     grads = MB.gradient(f, problem.wrt, _seed(f, seed))
     exprs = {n: g for n, g in grads.items() if g is not None}
-    forms = {n: X.zeros_text(shapes.get(n, ())) for n in problem.wrt}
-    forms |= {n: X.text(g) for n, g in exprs.items()}
+    forms = {n: XT.zeros_text(shapes.get(n, ())) for n in problem.wrt}
+    forms |= {n: XT.text(g) for n, g in exprs.items()}
     latex = {n: "0" for n in problem.wrt} | {n: L.latex(g) for n, g in exprs.items()}
     shown = {n: "0" for n in problem.wrt} | {n: L.unicode(g) for n, g in exprs.items()}
     return forms, latex, shown, exprs

@@ -65,3 +65,13 @@ def test_value_less_names_get_a_matrix_form_over_symbolic_sizes():
     assert obj["check"]["status"] == "skipped"
     latex = json.loads(invoke("grad", "logdet(X)", "--latex", "--json").stdout)
     assert latex["closed_form_matrix"] == {"X": "X^{-\\top}"}
+
+
+def test_over_scalars_the_matrix_form_shows_where_nothing_else_does():
+    # X without a value, taken as a scalar: mean(X, dim=0) is X, so the
+    # gradient of X**2 is 2 X; SymPy has no per-component form, and nothing
+    # was shown but "skipped"
+    out = human("grad", "sum(mean(X, dim=0) ** 2)", "--wrt", "X")
+    assert "closed form (matrix) d/dX  2 * X" in out
+    out = human("grad", "x**2", "--at", "x=2")  # per-component forms: no repeat
+    assert "closed form (matrix)" not in out

@@ -125,7 +125,7 @@ def test_softmax_cross_entropy():
         "-sum(t * log_softmax(x))",
         {"x": x},
         {"t": t},
-        {"x": "softmax(x) * sum(t) - t"},
+        {"x": "sum(t) * softmax(x) - t"},
         {"x": s * t.sum() - t},
     )
 

@@ -132,7 +132,7 @@ def test_scalar_names_stay_scalars_as_in_the_per_component_forms():
 
 
 def test_what_sizes_cannot_cover_says_why():
-    r = grad("sum(A[0]*w)", at={"w": [1, 2, 3]}, wrt=["w"])
+    r = grad("sum(A[1:] @ w)", at={"w": [1, 2, 3]}, wrt=["w"])  # n - 1 rows
     assert r.closed_form_matrix is None
     assert r.matrix_reason == (
         "no matrix form: indexing with a value-less name is not supported"
@@ -169,3 +169,72 @@ def test_a_number_of_the_user_equal_to_a_stand_in_is_not_renamed():
     # 1000 + 9 is 1009, the first stand-in: the form is written again with others
     r = grad("sum(A@w)*1000 + sum(A@w)*9", at={"w": [1, 2, 3]}, wrt=["w"])
     assert r.closed_form_matrix == {"w": "1009 * A.T @ ones(n)"}
+
+
+def test_maximum_and_where_over_value_less_names():
+    # d/dx sum(max(A x, y)) = A^T ([A x > y] + [A x = y] / 2), PyTorch's tie
+    form = {"x": "A.T @ where(A @ x > y, 1, where(A @ x == y, 1 / 2, 0))"}
+    sizes = {"A": ["n", 2], "y": ["n"]}
+    symbolic("sum(maximum(A @ x, y))", {"x": [1, 2]}, ["x"], form, sizes)
+    form = {"x": "A.T @ where(A @ x > y, 1, 0)"}
+    symbolic("sum(where(A @ x > y, A @ x, y))", {"x": [1, 2]}, ["x"], form, sizes)
+    # was: "where with a value-less name is not supported"
+    A, y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([2.0, 1.0, 3.0])
+    # A x = [1, 2, 3]: above y in row 1, tied in row 2
+    np.testing.assert_allclose(
+        pasted(form["x"], {"A": A, "y": y, "x": [1, 2]}),
+        [0.0, 1.0],
+    )
+
+
+def test_cross_entropy_of_a_value_less_layer():
+    # d/dx CE(A x + b, 1) = A^T (softmax(A x + b) - e_1); A's rows from b
+    form = {"x": "A.T @ (softmax(A @ x + b) - eye(3)[1])"}
+    at = {"x": [1, 2], "b": [0.1, 0.2, 0.3]}
+    symbolic("cross_entropy(A @ x + b, 1)", at, ["x"], form, {"A": [3, 2]})
+
+
+def test_a_sum_over_dim_0_of_a_scalar_is_the_scalar():
+    # torch.sum(c, dim=0) of a 0-d c is c: d/dx c x.x = 2 c x (was numpy's
+    # "axis 0 is out of bounds for array of dimension 0" as the reason)
+    r = grad("sum(c, dim=0) * x @ x", at={"x": [1, 2]}, wrt=["x"])
+    assert r.closed_form_matrix == {"x": "2 * c * x"}
+    r = grad("sum(c, dim=0) * x @ x", at={"x": [1, 2]}, let={"c": 3})
+    assert r.closed_form_matrix == {"x": "2 * c * x"}
+    np.testing.assert_allclose(r.gradient["x"], [6, 12])
+
+
+def test_a_reduction_over_dim_1_makes_a_matrix():
+    # sum(B, dim=1) needs B of two dims: B is 3 x n, d/dx = B's row sums
+    # (was "dim 1 is out of range for a 0-D value": B taken as a scalar)
+    form, sizes = {"x": "sum(B, dim=1)"}, {"B": [3, "n"]}
+    symbolic("sum(sum(B, dim=1) * x)", {"x": [1, 2, 3]}, ["x"], form, sizes)
+    B = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_allclose(pasted(form["x"], {"B": B}), [3.0, 7.0, 11.0])
+
+
+def test_a_bilinear_form_without_values_reads_as_the_cookbook_writes_it():
+    # x @ A @ y: x, y vectors, A a matrix (was: x an m x n matrix, A a vector,
+    # d/dx outer(y, A)); d/dx = A y, d/dy = A.T x
+    sizes = {"A": ["n", "m"], "x": ["n"], "y": ["m"]}
+    form = {"x": "A @ y", "y": "A.T @ x"}
+    symbolic("x @ A @ y", {}, ["x", "y"], form, sizes)
+    A, x, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0]), np.ones(2)
+    np.testing.assert_allclose(pasted(form["x"], {"A": A, "y": y}), [3.0, 7.0])
+    np.testing.assert_allclose(pasted(form["y"], {"A": A, "x": x}), [-2.0, -2.0])
+
+
+def test_indexing_a_value_less_name_by_integers_and_whole_slices():
+    # d/dw A[0] . w = A[0]; d/dw A[:, 1] . w = A[:, 1] (was: indexing with a
+    # value-less name is not supported)
+    symbolic("sum(A[0] * w)", {"w": [1, 2, 3]}, ["w"], {"w": "A[0]"}, {"A": ["n", 3]})
+    symbolic("A[:, 1] @ w", {"w": [1, 2, 3]}, ["w"], {"w": "A[:, 1]"}, {"A": [3, "n"]})
+    A = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(pasted("A[0]", {"A": A}), [0.0, 1.0, 2.0])
+
+
+def test_an_integer_index_on_a_size_nobody_gave():
+    # r[:, 2] with r's rows unknown: was "the sizes of r: '<' not supported
+    # between instances of 'int' and 'str'"
+    form, sizes = {"x": "r[:, 2]"}, {"r": [2, "n"]}
+    symbolic("sum(r[:, 2] * x)", {"x": [1, 2]}, ["x"], form, sizes)
