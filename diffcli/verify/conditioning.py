@@ -34,6 +34,7 @@ class Conditioning:
 
     number: float
     function: str  # where: inv, solve, det, ...
+    size: int = 0  # the largest matrix inverted: n of n x n
 
     @property
     def lost(self) -> float:
@@ -80,11 +81,11 @@ def conditioning(problem: Problem) -> Conditioning | None:
     used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
     if not used & (LINALG | {"logdet", "slogdet", "matrix_power"}):
         return None
-    worst: list[Any] = [0.0, ""]
+    worst: list[Any] = [0.0, "", 0]
     _evaluate_recording(problem, worst)
     if not worst[1]:
         return None
-    return Conditioning(worst[0], worst[1])
+    return Conditioning(*worst)
 
 
 def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
@@ -102,7 +103,8 @@ def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
                         c = float(np.max(np.linalg.cond(a)))
                     c = c if np.isfinite(c) else np.inf
                     if c > worst[0] or not worst[1]:
-                        worst[:] = [c, name]
+                        worst[:2] = [c, name]
+                    worst[2] = max(worst[2], a.shape[-1])
             return super().op(name, *args, **params)
 
     values = {**problem.fixed, **problem.point}

@@ -21,7 +21,7 @@ from diffcli.verify import held, progress
 from diffcli.verify import matrix_form as MF
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
-from diffcli.verify.closed_form import closed_form
+from diffcli.verify.closed_form import ClosedForm, closed_form
 from diffcli.verify.conditioning import NOTED, conditioning
 from diffcli.verify.directional import Directional
 from diffcli.verify.directional import along as along  # re-exported
@@ -38,6 +38,7 @@ from diffcli.verify.question import (
 from diffcli.verify.tolerances import Tolerances as Tolerances  # re-exported
 
 MAX_ORDER = 1000  # higher ones could not end within the time budget
+SYMBOLIC_INVERSE = 4  # larger matrices inverted: per-component forms left out
 BLIND = (
     "the matrix is so ill-conditioned that float64's rounding of the function "
     "is as large as the change their steps measure"
@@ -192,8 +193,13 @@ def _witnesses(
     elif engine:
         progress.report("finite differences")
         fd = held.finite_differences(problem, engine, order, tol)
-    progress.report("closed form (SymPy)")
-    sym = closed_form(problem, seed, order, tol, engine)
+    if cond is not None and cond.size > SYMBOLIC_INVERSE and mat.values is not None:
+        n = cond.size  # cofactors of n! terms each: minutes, and no one reads them
+        why = f"{cond.function} of a matrix of {n} x {n} needs forms of {n}! terms"
+        sym = ClosedForm(False, why)
+    else:
+        progress.report("closed form (SymPy)")
+        sym = closed_form(problem, seed, order, tol, engine)
     return mat, cond, fd, MF.stand_in(sym, mat)  # where per-component forms lack
 
 

@@ -69,3 +69,18 @@ def test_a_well_conditioned_matrix_gets_no_note():
     r = C.grad("sum(inv(X))", at={"X": X})
     assert r.check.status == "ok"
     assert not any("conditioned" in n for n in r.check.notes)
+
+
+def test_a_large_inverse_leaves_the_per_component_forms_to_the_matrix_form():
+    """inv of 6 x 6 symbols: cofactors of 720 terms, 10 s of SymPy for forms
+    no one reads; the matrix form stands in at once and is the witness."""
+    X = hilbert(6) + np.eye(6)
+    r = C.grad("sum(inv(X))", at={"X": X})
+    assert r.check.status == "ok"
+    assert r.closed_form_matrix == {"X": "-inv(X).T @ ones(6, 6) @ inv(X).T"}
+    assert (
+        "per-component closed form skipped (inv of a matrix of 6 x 6 needs forms "
+        "of 6! terms); the matrix closed form stands in"
+    ) in r.check.notes
+    inv = np.linalg.inv(X)
+    np.testing.assert_allclose(r.gradient["X"], -inv.T @ np.ones((6, 6)) @ inv.T)
