@@ -51,7 +51,11 @@ Verdicts (check.status in JSON; exit 0 unless said):
 Budgets (a witness over its budget is skipped, with the reason as a note
 under the verdict; the others still decide):
   closed form         512 variable elements, 10 s of SymPy
+  matrix form         any size: beyond, it stands in for the closed form
   finite differences  2000 variable elements
+At a matrix that is inverted (inv, solve, det, ...) its condition number
+sets how many digits every witness is compared to; numerically singular:
+skipped.
 Output: arrays over 64 elements show their edges and '...', over 8 closed
 forms the shortest few; --full and --json have everything.
 """
