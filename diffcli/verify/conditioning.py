@@ -32,7 +32,7 @@ SINGULAR = 1e-2  # beyond: not two digits are left to compare
 class Conditioning:
     """The largest condition number of a matrix the expression inverts."""
 
-    number: float
+    number: float  # in the 1-norm (no SVD): within n of the 2-norm's
     function: str  # where: inv, solve, det, ...
     size: int = 0  # the largest matrix inverted: n of n x n
 
@@ -99,8 +99,9 @@ def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
             if name in LINALG and args and isinstance(args[0], Tensor):
                 a = args[0]._data
                 if a.ndim >= 2 and a.size:
-                    with np.errstate(all="ignore"):
-                        c = float(np.max(np.linalg.cond(a)))
+                    square = a.shape[-1] == a.shape[-2]
+                    with np.errstate(all="ignore"):  # the 1-norm's: no SVD
+                        c = float(np.max(np.linalg.cond(a, 1 if square else None)))
                     c = c if np.isfinite(c) else np.inf
                     if c > worst[0] or not worst[1]:
                         worst[:2] = [c, name]

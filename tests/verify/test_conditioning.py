@@ -23,7 +23,8 @@ def test_the_condition_number_is_measured_where_a_matrix_is_inverted():
         prepare("sum(inv(X) @ y)", {"X": hilbert(6)}, {"y": np.ones(6)})
     )
     assert found.function == "inv"
-    assert found.number == pytest.approx(np.linalg.cond(hilbert(6)), rel=1e-6)
+    # the 1-norm's condition number (no SVD): within a factor n of the 2-norm's
+    assert found.number == pytest.approx(np.linalg.cond(hilbert(6), 1), rel=1e-6)
     assert conditioning(prepare("sum(X @ X)", {"X": hilbert(6)}, {})) is None
 
 
@@ -60,7 +61,7 @@ def test_a_numerically_singular_matrix_is_no_check_and_says_why():
     r = C.grad("sum(inv(X))", at={"X": hilbert(12)})
     assert r.check.status == "skipped"
     assert r.check.reason.startswith(
-        "inv's matrix is numerically singular (condition number 1.8e+16)"
+        "inv's matrix is numerically singular (condition number 4.3e+16)"
     )
 
 
