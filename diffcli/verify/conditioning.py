@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcli.errors import DiffcliError
 from diffcli.verify.question import Problem
 
 LINALG = frozenset({"inv", "det", "logabsdet", "solve", "pinv", "cholesky"})
@@ -82,7 +83,10 @@ def conditioning(problem: Problem) -> Conditioning | None:
     if not used & (LINALG | {"logdet", "slogdet", "matrix_power"}):
         return None
     worst: list[Any] = [0.0, "", 0]
-    _evaluate_recording(problem, worst)
+    try:
+        _evaluate_recording(problem, worst)
+    except (DiffcliError, ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return None  # the engine's evaluation says what went wrong, if anything
     if not worst[1]:
         return None
     return Conditioning(*worst)
