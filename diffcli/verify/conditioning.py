@@ -19,7 +19,8 @@ import numpy as np
 from diffcli.errors import DiffcliError
 from diffcli.verify.question import Problem
 
-LINALG = frozenset({"inv", "det", "logabsdet", "solve", "pinv", "cholesky"})
+# det is not here: its value and cofactor gradient stay exact at a singular X
+LINALG = frozenset({"inv", "logabsdet", "solve", "pinv", "cholesky"})
 EPS = float(np.finfo(np.float64).eps)
 SLACK = 10  # times cond * eps: a few operations each lose that much
 # cond * eps beyond this and a central difference's step (1e-6 relative, say)
@@ -56,7 +57,8 @@ class Conditioning:
         return not self.lost <= SINGULAR
 
     def note(self) -> str:
-        digits = min(16, max(0, round(np.log10(max(self.number, 1.0)))))
+        lost = np.log10(max(self.number, 1.0))  # inf at a singular matrix
+        digits = 16 if not lost < 16 else max(0, round(lost))
         if self.singular:
             return (
                 f"{self.function}'s matrix is numerically singular (condition "
@@ -80,7 +82,7 @@ def conditioning(problem: Problem) -> Conditioning | None:
     if problem.tree is None or not problem.numeric:
         return None
     used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
-    if not used & (LINALG | {"logdet", "slogdet", "matrix_power"}):
+    if not used & (LINALG | {"logdet", "slogdet", "matrix_power", "det"}):
         return None
     worst: list[Any] = [0.0, "", 0]
     try:

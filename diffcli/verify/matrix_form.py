@@ -227,8 +227,8 @@ def check(
     if mat.note:  # it stood in: judged as the closed form
         verdict.notes.append(mat.note)
     flat = _flat(problem, mat)
-    if flat.shape != engine.flat.shape:
-        return
+    if flat.shape != engine.flat.shape or not np.all(np.isfinite(engine.value)):
+        return  # no derivative where the function is not a real number to check
     undefined = ~np.isfinite(flat)
     shown = any(np.ndim(v) for v in {**problem.point, **problem.constants}.values())
     if undefined.any() and shown and np.all(np.isfinite(engine.value)):

@@ -130,7 +130,7 @@ def grad_problem(
     MF.check(problem, verdict, engine, mat, tol, cond)
     if cond is not None and cond.singular and verdict.status in ("ok", "skipped"):
         verdict.status, verdict.reason = "skipped", cond.note()
-    elif cond is not None and cond.lost > NOTED:
+    elif cond is not None and cond.lost > NOTED and _finite(engine):
         verdict.notes.append(cond.note())
     MF.explain_sizes(verdict, sym, mat)
     if check and engine and applied_count() > applied:  # custom Functions ran
@@ -185,7 +185,7 @@ def _witnesses(
     progress.report("closed form (matrix)")
     mat = MF.derive(problem, seed, order, time_left(tol.sym_timeout))
     cond = conditioning(problem) if engine else None
-    if cond is not None and cond.singular:  # no digit left for any witness
+    if cond is not None and cond.singular and _finite(engine):  # no digit left
         return mat, cond, None, None
     fd = None
     if cond is not None and cond.blinds_differences:
@@ -201,6 +201,11 @@ def _witnesses(
         progress.report("closed form (SymPy)")
         sym = closed_form(problem, seed, order, tol, engine)
     return mat, cond, fd, MF.stand_in(sym, mat)  # where per-component forms lack
+
+
+def _finite(engine: Any) -> bool:
+    """The engine's value and derivative are finite (a verdict to weigh)."""
+    return bool(np.all(np.isfinite(engine.value)) and np.all(np.isfinite(engine.flat)))
 
 
 def _require_variables(problem: Problem) -> None:

@@ -85,3 +85,26 @@ def test_a_large_inverse_leaves_the_per_component_forms_to_the_matrix_form():
     ) in r.check.notes
     inv = np.linalg.inv(X)
     np.testing.assert_allclose(r.gradient["X"], -inv.T @ np.ones((6, 6)) @ inv.T)
+
+
+def test_det_at_a_singular_matrix_is_still_checked():
+    """det's value and cofactor gradient stay exact at a singular matrix (was
+    an internal error: log10 of an infinite condition number)."""
+    r = C.grad("det(X)", at={"X": [[1.0, 2.0], [2.0, 4.0]]})
+    assert r.check.status == "ok"
+    np.testing.assert_allclose(r.gradient["X"], [[4.0, -2.0], [-2.0, 1.0]])
+
+
+def test_where_the_function_is_not_real_the_conditioning_says_nothing():
+    r = C.grad("logdet(X)", at={"X": [[1.0, 2.0], [2.0, 4.0]]})
+    assert r.check.status == "not-differentiable"
+    assert not any("singular" in n for n in r.check.notes)
+
+
+def test_a_matrix_form_is_not_compared_where_the_function_is_not_real():
+    """logdet at det < 0 is nan (PyTorch's too): no derivative to disagree
+    with; the form inv(X).T stays shown, with no false 'disagrees' note."""
+    r = C.grad("logdet(X)", at={"X": [[1.0, 2.0], [3.0, 4.0]]})
+    assert r.check.status == "not-differentiable"
+    assert r.closed_form_matrix == {"X": "inv(X).T"}
+    assert not any("disagrees" in n for n in r.check.notes)
