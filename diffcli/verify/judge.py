@@ -102,11 +102,17 @@ def judge(
     if NF.point_verdict(verdict, problem):
         return verdict
     if not np.all(np.isfinite(engine.value)):
-        return NF.value_verdict(verdict, engine, sym, problem)
+        NF.value_verdict(verdict, engine, sym, problem)
+        if cond is not None and cond.singular and verdict.status == "overflow":
+            verdict.reason += (  # not an overflow: rounding left no digit
+                f"; {cond.function}'s matrix is numerically singular there "
+                f"(condition number {cond.number:.2g})"
+            )
+        return verdict
     bad = np.zeros(e.shape, dtype=bool)
     kinks = np.zeros(e.shape, dtype=bool)
     sym_agrees = np.zeros(e.shape, dtype=bool)
-    fd_bad, fd_c = bad, None
+    fd_bad, fd_c = np.zeros_like(bad), None  # a copy: bad grows in place below
     witnesses = 0
     if fd is not None and fd.ok:
         votes = np.isfinite(fd.flat) & np.isfinite(fd.noise) & np.isfinite(e)
@@ -203,8 +209,9 @@ def judge(
         if (doubted & at_tie).any():
             fd_bad = fd_bad & ~at_tie
             off = off & ~at_tie
-            verdict.fd_max_abs_err = fd_c.max_err(where=fd_votes & ~at_tie)
-            verdict.fd_max_rel_err = fd_c.max_err(True, fd_votes & ~at_tie)
+            if fd_c is not None:
+                verdict.fd_max_abs_err = fd_c.max_err(where=fd_votes & ~at_tie)
+                verdict.fd_max_rel_err = fd_c.max_err(True, fd_votes & ~at_tie)
             verdict.symbolic_max_abs_err = c.max_err(where=votes & ~at_tie)
             verdict.symbolic_max_rel_err = c.max_err(True, votes & ~at_tie)
             notes.append(

@@ -108,3 +108,35 @@ def test_a_matrix_form_is_not_compared_where_the_function_is_not_real():
     assert r.check.status == "not-differentiable"
     assert r.closed_form_matrix == {"X": "inv(X).T"}
     assert not any("disagrees" in n for n in r.check.notes)
+
+
+def test_an_overflow_at_a_singular_matrix_says_the_matrix_is_singular():
+    """logdet(X @ X.T) with two rows of X within 1e-9: float64's det is 0
+    (-inf), exactly -40.69; the engine is wrong, and the reason says why."""
+    X = np.array(
+        [
+            [-0.3775545621683309, 0.2738849009141932, 1.085371992673057],
+            [-1.23607514405535, 1.4508959750608112, 1.2119933423122224],
+            [-0.37755456328557013, 0.2738849009721474, 1.0853719920856775],
+        ]
+    )
+    r = C.grad("logdet(X @ X.T)", at={"X": X})
+    assert r.check.status == "overflow"
+    assert r.check.reason.startswith("overflow in the engine: the value is -40.6894")
+    assert r.check.reason.endswith(
+        "logdet's matrix is numerically singular there (condition number inf)"
+    )
+
+
+def test_a_disagreeing_closed_form_without_finite_differences_is_the_reason():
+    """pinv near a singular matrix (cond 1e9): finite differences are skipped
+    and the engine's gradient (PyTorch's formula) is off by 1e10 from the
+    exact -0.26 at X[1, 0]: a mismatch, said (was an internal error)."""
+    X = [
+        [-0.13938883055974702, 0.05741666204236571, -0.20274935984995607],
+        [0.6150052638109683, 0.3103475704430823, -0.34946714643382215],
+        [-0.13938883013759165, 0.05741666352117277, -0.20274936035539742],
+    ]
+    r = C.grad("sum(pinv(X))", at={"X": X})
+    assert r.check.status == "mismatch"
+    assert r.check.reason.startswith("the closed form disagrees at X[")
