@@ -53,7 +53,7 @@ under the verdict; the others still decide):
   closed form         512 variable elements, 10 s of SymPy
   matrix form         any size: beyond, it stands in for the closed form
   finite differences  2000 variable elements
-At a matrix that is inverted (inv, solve, det, ...) its condition number
+At a matrix that is inverted (inv, solve, logdet, ...) its condition number
 sets how many digits every witness is compared to; numerically singular:
 skipped.
 Output: arrays over 64 elements show their edges and '...', over 8 closed

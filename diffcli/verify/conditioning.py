@@ -1,6 +1,6 @@
 """How many digits float64 keeps through the matrices an expression inverts.
 
-``inv``, ``solve``, ``det`` and their kin lose up to log10(cond) of float64's
+``inv``, ``solve``, ``logdet`` and their kin lose up to log10(cond) of float64's
 16 digits: at the 12x12 Hilbert matrix (cond 1.7e16) the engine's gradient and
 every float64 witness are all off in their leading digits.  Comparing them to
 the usual 1e-9 then calls rounding a mismatch.  Here the worst condition
@@ -36,7 +36,7 @@ class Conditioning:
     """The largest condition number of a matrix the expression inverts."""
 
     number: float  # in the 1-norm (no SVD): within n of the 2-norm's
-    function: str  # where: inv, solve, det, ...
+    function: str  # where: inv, solve, logdet, ...
     size: int = 0  # the largest matrix inverted: n of n x n
 
     @property
