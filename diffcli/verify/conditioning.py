@@ -76,23 +76,47 @@ class Conditioning:
 
 
 def conditioning(problem: Problem) -> Conditioning | None:
-    """The worst conditioning at the point, where the expression inverts a
-    matrix (None: it does not, or it is Python code)."""
-    from diffcli.expr.tree import Call, walk
+    """The worst conditioning at the point, where the expression (or the
+    graph Python code records) inverts a matrix; None where nothing does."""
+    from diffcli.engine.limits import OverBudget
 
-    if problem.tree is None or not problem.numeric:
+    if not problem.numeric:
         return None
-    used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
-    if not used & (LINALG | {"logdet", "slogdet", "matrix_power", "det"}):
+    if problem.tree is not None and not _inverts(problem):
         return None
     worst: list[Any] = [0.0, "", 0]
     try:
-        _evaluate_recording(problem, worst)
+        if problem.tree is not None:
+            _evaluate_recording(problem, worst)
+        else:
+            _graph_recording(problem, worst)
     except (DiffcliError, ArithmeticError, ValueError, np.linalg.LinAlgError):
         return None  # the engine's evaluation says what went wrong, if anything
+    except OverBudget:
+        return None  # the verdict says the time is up
     if not worst[1]:
         return None
     return Conditioning(*worst)
+
+
+def _inverts(problem: Problem) -> bool:
+    from diffcli.expr.tree import Call, walk
+
+    used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
+    return bool(used & (LINALG | {"logdet", "slogdet", "matrix_power", "det"}))
+
+
+def _measure(name: str, a: np.ndarray, worst: list[Any]) -> None:
+    """Keep the worst condition number in ``worst`` (number, function, size)."""
+    if a.ndim < 2 or not a.size:
+        return
+    square = a.shape[-1] == a.shape[-2]
+    with np.errstate(all="ignore"):  # the 1-norm's: no SVD
+        c = float(np.max(np.linalg.cond(a, 1 if square else None)))
+    c = c if np.isfinite(c) else np.inf
+    if c > worst[0] or not worst[1]:
+        worst[:2] = [c, SHOWN.get(name, name)]
+    worst[2] = max(worst[2], a.shape[-1])
 
 
 def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
@@ -104,20 +128,28 @@ def _evaluate_recording(problem: Problem, worst: list[Any]) -> None:
     class Recording(NumericBackend):
         def op(self, name: str, *args: Any, **params: Any) -> Tensor:
             if name in LINALG and args and isinstance(args[0], Tensor):
-                a = args[0]._data
-                if a.ndim >= 2 and a.size:
-                    square = a.shape[-1] == a.shape[-2]
-                    with np.errstate(all="ignore"):  # the 1-norm's: no SVD
-                        c = float(np.max(np.linalg.cond(a, 1 if square else None)))
-                    c = c if np.isfinite(c) else np.inf
-                    if c > worst[0] or not worst[1]:
-                        worst[:2] = [c, SHOWN.get(name, name)]
-                    worst[2] = max(worst[2], a.shape[-1])
+                _measure(name, args[0]._data, worst)
             return super().op(name, *args, **params)
 
     values = {**problem.fixed, **problem.point}
-    names = {
-        n: Tensor._wrap(np.asarray(v, dtype=np.float64)) for n, v in values.items()
-    }
+    names = {n: Tensor._wrap(np.asarray(v, np.float64)) for n, v in values.items()}
     with no_grad():
         evaluate(problem.tree, Recording(names), problem.text)
+
+
+def _graph_recording(problem: Problem, worst: list[Any]) -> None:
+    """Python code (--func): its recorded graph's matrix functions, from one
+    more call within the command's time budget."""
+    from diffcli.engine.graph_walk import topological
+    from diffcli.engine.limits import OverBudget, time_left
+    from diffcli.engine.tensor import Tensor
+    from diffcli.expr.deadline import time_limit
+    from diffcli.verify.witnesses import evaluate_at
+
+    with time_limit(time_left(), OverBudget):
+        out, _ = evaluate_at(problem, {n: problem.point[n] for n in problem.wrt})
+    for node in topological([out]):
+        name = getattr(getattr(node, "_prim", None), "name", None)
+        first = (getattr(node, "_inputs", ()) or (None,))[0]
+        if name in LINALG and isinstance(first, Tensor):
+            _measure(name, first._data, worst)

@@ -193,7 +193,7 @@ def _witnesses(
     elif engine:
         progress.report("finite differences")
         fd = held.finite_differences(problem, engine, order, tol)
-    if cond is not None and cond.size > SYMBOLIC_INVERSE and mat.values is not None:
+    if cond is not None and cond.size > SYMBOLIC_INVERSE:
         n = cond.size  # cofactors of n! terms each: minutes, and no one reads them
         why = f"{cond.function} of a matrix of {n} x {n} needs forms of {n}! terms"
         sym = ClosedForm(False, why)

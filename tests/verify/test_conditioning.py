@@ -140,3 +140,18 @@ def test_a_disagreeing_closed_form_without_finite_differences_is_the_reason():
     r = C.grad("sum(pinv(X))", at={"X": X})
     assert r.check.status == "mismatch"
     assert r.check.reason.startswith("the closed form disagrees at X[")
+
+
+def test_python_code_is_measured_from_its_recorded_graph():
+    """--func code inverting the 10x10 Hilbert matrix: measured from its graph
+    (finite differences skipped, not a false mismatch), and the per-component
+    forms of a 10 x 10 inverse are not attempted (10 s of SymPy before)."""
+    import diffcli as dc
+
+    r = C.grad_function(lambda X: dc.linalg.inv(X).sum(), "f", at={"X": hilbert(10)})
+    assert r.check.status == "skipped"
+    assert "finite differences skipped: the matrix is so ill-conditioned" in (
+        r.check.reason
+    )
+    assert "inv of a matrix of 10 x 10 needs forms of 10! terms" in r.check.reason
+    assert any("inv's matrix is ill-conditioned" in n for n in r.check.notes)
