@@ -27,6 +27,10 @@ SLACK = 10  # times cond * eps: a few operations each lose that much
 # cond * eps beyond this and a central difference's step (1e-6 relative, say)
 # sees rounding of the function as large as the change it measures
 DIFFERENCES_BLIND = 1e-8
+DIFFERENCES_SKIPPED = (
+    "the matrix is so ill-conditioned that float64's rounding of the function "
+    "is as large as the change their steps measure"
+)
 NOTED = 1e-10  # cond * eps beyond this: the user is told digits are lost
 SINGULAR = 1e-2  # beyond: not two digits are left to compare
 
@@ -103,7 +107,7 @@ def _inverts(problem: Problem) -> bool:
     from diffcli.expr.tree import Call, walk
 
     used = {n.func for n in walk(problem.tree) if isinstance(n, Call)}
-    return bool(used & (LINALG | {"logdet", "slogdet", "matrix_power", "det"}))
+    return bool(used & (LINALG | {"logdet", "slogdet", "matrix_power"}))
 
 
 def _measure(name: str, a: np.ndarray, worst: list[Any]) -> None:

@@ -22,7 +22,8 @@ from diffcli.verify import matrix_form as MF
 from diffcli.verify import nonfinite as NF
 from diffcli.verify import witnesses as W
 from diffcli.verify.closed_form import ClosedForm, closed_form
-from diffcli.verify.conditioning import NOTED, conditioning
+from diffcli.verify.closed_form_at import needs_value_state
+from diffcli.verify.conditioning import DIFFERENCES_SKIPPED, NOTED, conditioning
 from diffcli.verify.directional import Directional
 from diffcli.verify.directional import along as along  # re-exported
 from diffcli.verify.expect import Claim, ExpectCheck, check_all
@@ -39,10 +40,6 @@ from diffcli.verify.tolerances import Tolerances as Tolerances  # re-exported
 
 MAX_ORDER = 1000  # higher ones could not end within the time budget
 SYMBOLIC_INVERSE = 4  # larger matrices inverted: per-component forms left out
-BLIND = (
-    "the matrix is so ill-conditioned that float64's rounding of the function "
-    "is as large as the change their steps measure"
-)
 
 
 @dataclass
@@ -130,7 +127,7 @@ def grad_problem(
     MF.check(problem, verdict, engine, mat, tol, cond)
     if cond is not None and cond.singular and verdict.status in ("ok", "skipped"):
         verdict.status, verdict.reason = "skipped", cond.note()
-    elif cond is not None and cond.lost > NOTED and _finite(engine):
+    elif cond is not None and cond.lost > NOTED and not needs_value_state(engine):
         verdict.notes.append(cond.note())
     MF.explain_sizes(verdict, sym, mat)
     if check and engine and applied_count() > applied:  # custom Functions ran
@@ -185,11 +182,11 @@ def _witnesses(
     progress.report("closed form (matrix)")
     mat = MF.derive(problem, seed, order, time_left(tol.sym_timeout))
     cond = conditioning(problem) if engine else None
-    if cond is not None and cond.singular and _finite(engine):  # no digit left
-        return mat, cond, None, None
+    if cond is not None and cond.singular and not needs_value_state(engine):
+        return mat, cond, None, None  # no digit left for a witness to compare
     fd = None
     if cond is not None and cond.blinds_differences:
-        fd = W.FiniteDifferences(False, BLIND)
+        fd = W.FiniteDifferences(False, DIFFERENCES_SKIPPED)
     elif engine:
         progress.report("finite differences")
         fd = held.finite_differences(problem, engine, order, tol)
@@ -201,11 +198,6 @@ def _witnesses(
         progress.report("closed form (SymPy)")
         sym = closed_form(problem, seed, order, tol, engine)
     return mat, cond, fd, MF.stand_in(sym, mat)  # where per-component forms lack
-
-
-def _finite(engine: Any) -> bool:
-    """The engine's value and derivative are finite (a verdict to weigh)."""
-    return bool(np.all(np.isfinite(engine.value)) and np.all(np.isfinite(engine.flat)))
 
 
 def _require_variables(problem: Problem) -> None:
